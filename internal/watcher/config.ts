@@ -1,0 +1,84 @@
+/**
+ * The validated, frozen configuration: what `options/` compiles raw input (file, env, flags) into.
+ * Units are in names (`leaseMs`); nothing here is raw.
+ */
+import type { HostPort } from './options/fields.js';
+
+export type LockBackend = 'redis' | 'local';
+export type ScheduleMode = 'fixed-rate' | 'fixed-delay';
+export type OverlapPolicy = 'skip' | 'allow' | 'delay';
+export type LogFormat = 'json' | 'console';
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+/** `watcher.<name>.*`: the keys every watcher has, plus its own `options`. */
+export interface WatcherConfig {
+  readonly name: string;
+  readonly enabled: boolean;
+  /** Cron spec (5 or 6 fields, descriptors) or `@every <duration>`. */
+  readonly schedule: string;
+  /** For `@every`: slots on an epoch grid (`fixed-rate`) or after the previous run ends (`fixed-delay`). */
+  readonly mode: ScheduleMode;
+  /** What a slot does while the previous run still runs anywhere in the cluster. */
+  readonly overlap: OverlapPolicy;
+  /** At start-up, run the latest slot inside this window if nobody ran it; 0 = off. */
+  readonly catchUpMs: number;
+  /** IANA zone for cron specs; undefined = the process's local zone. */
+  readonly timeZone: string | undefined;
+  readonly dryRun: boolean;
+  readonly batchSize: number;
+  /** The watcher's own options (camelCase keys), validated by its fields. */
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+export interface MySQLConfig {
+  readonly host: string; // host:port as in the Go original
+  readonly username: string;
+  readonly password: string;
+  readonly database: string;
+  readonly maxIdleConnections: number;
+  readonly maxOpenConnections: number;
+  readonly maxConnectionLifeTimeMs: number;
+}
+
+export interface RedisConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly addrs: readonly string[];
+  readonly username: string;
+  readonly password: string;
+  readonly database: number;
+  readonly masterName: string;
+  readonly enableCluster: boolean;
+  readonly useSsl: boolean;
+  readonly sslInsecureSkipVerify: boolean;
+  readonly timeoutMs: number;
+}
+
+export interface LogConfig {
+  readonly level: LogLevel;
+  readonly format: LogFormat;
+  /** `stdout`, `stderr` or file paths. */
+  readonly outputPaths: readonly string[];
+}
+
+export interface LockConfig {
+  readonly backend: LockBackend;
+  readonly leaseMs: number;
+  readonly keyPrefix: string;
+}
+
+export interface Config {
+  /** The file the config was read from, if any. */
+  readonly configFile: string | undefined;
+  readonly healthCheckPath: string;
+  readonly healthCheckAddress: HostPort;
+  readonly startupTimeoutMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly instanceId: string;
+  readonly lock: LockConfig;
+  readonly mysql: MySQLConfig;
+  readonly redis: RedisConfig;
+  readonly log: LogConfig;
+  /** Every registered watcher's config, by name (disabled ones included, `enabled: false`). */
+  readonly watchers: Readonly<Record<string, WatcherConfig>>;
+}

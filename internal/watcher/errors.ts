@@ -1,0 +1,70 @@
+/**
+ * The daemon's error catalogue: a few classes, each with a stable `code`, so callers and tests match
+ * on codes rather than messages. Exit codes are decided from these in `cmd/` only.
+ */
+
+/** Base class: every error the daemon raises on purpose carries a stable code. */
+export class WatcherError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** One problem with the configuration; `key` is the key path (`watcher.clean.max-reserve-days`). */
+export interface ConfigProblem {
+  /** Dotted key path, or `(config)` for the file as a whole. */
+  readonly key: string;
+  readonly message: string;
+  /** `file:line` where the key came from a file, when known. */
+  readonly where?: string;
+}
+
+/** Bad configuration, flags or environment: every problem at once. Exit code 2. */
+export class ConfigError extends WatcherError {
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super('CONFIG_INVALID', problems.map(formatProblem).join('\n'));
+  }
+}
+
+/** Formats a problem as one line: `key: message (file:line)`. */
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.key}: ${p.message}${p.where ? ` (${p.where})` : ''}`;
+}
+
+/** Bad command-line usage (unknown flag, missing argument). Exit code 2. */
+export class UsageError extends WatcherError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+/** A dependency (MySQL, Redis, the health port) could not be reached in time. Exit code 1. */
+export class StartupError extends WatcherError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STARTUP_FAILED', message, options);
+  }
+}
+
+/** A method was called in a state that does not allow it (e.g. `run()` before `prepare()`). */
+export class IllegalStateError extends WatcherError {
+  constructor(message: string) {
+    super('ILLEGAL_STATE', message);
+  }
+}
+
+/** A spec that cannot be scheduled. Raised while validating config, so it ends as a ConfigProblem. */
+export class ScheduleSpecError extends WatcherError {
+  constructor(message: string) {
+    super('SCHEDULE_INVALID', message);
+  }
+}
+
+/** Exit code that `cmd/` uses for an error: 2 for bad input, 1 otherwise. */
+export function exitCodeFor(err: unknown): number {
+  return err instanceof ConfigError || err instanceof UsageError ? 2 : 1;
+}

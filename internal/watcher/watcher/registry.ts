@@ -1,0 +1,93 @@
+/**
+ * The watcher plug-in contract and its registry. A watcher is one folder with a `watcher.ts` that
+ * exports its {@link Watcher} and calls {@link register}; `all.ts` imports every folder for that side
+ * effect. Locks, leases, overlap and the outcome log live once, in the scheduler, not in watchers.
+ */
+import type { Logger } from 'pino';
+import type { Pool } from 'mysql2/promise';
+import type { OptionFields } from '../options/fields.js';
+
+/** Counts a run reports; they go into its `run.finished` log line (`disabled`, `deleted`, `batches`). */
+export type RunCounts = Readonly<Record<string, number | boolean | string>>;
+
+/** Settings every watcher has (`watcher.<name>.dry-run`, `watcher.<name>.batch-size`). */
+export interface RunSettings {
+  /** Count and name what would change; change nothing. */
+  readonly dryRun: boolean;
+  /** Rows per statement. */
+  readonly batchSize: number;
+}
+
+/** Everything a run may use. Nothing else: no module-level singletons. */
+export interface RunContext<O> {
+  readonly watcher: string;
+  /** The scheduled slot this run serves (not the time it started). */
+  readonly slot: Date;
+  readonly instanceId: string;
+  /** Child logger; every line carries `watcher`. */
+  readonly logger: Logger;
+  /** Fires on shutdown or when the lease is lost: stop at the next safe point. */
+  readonly signal: AbortSignal;
+  /** The watcher's own options, validated. */
+  readonly options: Readonly<O>;
+  readonly settings: RunSettings;
+  /** The IAM database (mysql2 promise pool, UTC session). */
+  readonly db: Pool;
+}
+
+/** A periodic job. `O` is the type of its own options (`watcher.<name>.*` beyond the common keys). */
+export interface Watcher<O extends object = Record<string, never>> {
+  /** Unique name; also the config key `watcher.<name>`. Lower-case letters, digits and dashes. */
+  readonly name: string;
+  /** One sentence for `list` and the docs. */
+  readonly description: string;
+  /** Default schedule spec (cron or `@every`). */
+  readonly schedule: string;
+  /** Default for `watcher.<name>.enabled` (true when absent). */
+  readonly enabledByDefault?: boolean;
+  /** The watcher's own options with their defaults. */
+  readonly options: OptionFields<O>;
+  /** Called once at start-up (and on reload) with the validated options; a place to say "off". */
+  describe?(options: Readonly<O>): string | undefined;
+  /** One run. Returns its counts. Throwing marks the run failed; it never stops the daemon. */
+  run(ctx: RunContext<O>): Promise<RunCounts | void>;
+}
+
+/** A watcher with its option type erased, as the registry stores it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyWatcher = Watcher<any>;
+
+const NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+/** A set of watchers by name. The daemon uses {@link defaultRegistry}; tests may make their own. */
+export class Registry {
+  readonly #watchers = new Map<string, AnyWatcher>();
+
+  /** Adds a watcher. @throws Error on a duplicate or malformed name. */
+  register<O extends object>(watcher: Watcher<O>): void {
+    if (!NAME.test(watcher.name)) {
+      throw new Error(`watcher name ${JSON.stringify(watcher.name)} must match ${String(NAME)}`);
+    }
+    if (this.#watchers.has(watcher.name)) {
+      throw new Error(`watcher "${watcher.name}" is registered twice`);
+    }
+    this.#watchers.set(watcher.name, watcher);
+  }
+
+  get(name: string): AnyWatcher | undefined {
+    return this.#watchers.get(name);
+  }
+
+  /** All watchers, sorted by name. */
+  list(): readonly AnyWatcher[] {
+    return [...this.#watchers.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+}
+
+/** The registry `all.ts` fills. */
+export const defaultRegistry = new Registry();
+
+/** Registers a watcher in the default registry (called by each watcher module on import). */
+export function register<O extends object>(watcher: Watcher<O>): void {
+  defaultRegistry.register(watcher);
+}
