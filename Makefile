@@ -1,0 +1,58 @@
+# iam-watcher — build, run and test. `make run` and `make test` work on a fresh machine: they
+# install npm dependencies, and install/start MariaDB and Redis (Debian packages) when needed.
+SHELL := /bin/bash
+NODE ?= node
+CONFIG ?= configs/iam-watcher.yaml
+# Local development database account created by `make run` (least privileges, deploy/mysql-grants.sql).
+IAM_MYSQL_PASSWORD ?= iam-dev-only
+export IAM_MYSQL_PASSWORD
+
+.PHONY: all deps build run test test-unit test-integration test-e2e test-faults lint typecheck format-check \
+        bench bench-scheduler bench-watchers services iam-db clean
+
+all: deps lint typecheck build test
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.installed
+
+build: deps
+	npm run -s build
+
+services:
+	bash test/services/ensure.sh all
+
+iam-db: services
+	bash test/services/iam-db.sh
+
+## run: the daemon in the foreground with $(CONFIG) against the local `iam` database
+run: build iam-db
+	$(NODE) dist/cmd/iam-watcher/main.js -c $(CONFIG)
+
+## test: everything CI runs (static checks, unit, integration, e2e)
+test: build services
+	npm run -s typecheck
+	npm run -s lint
+	npm run -s format:check
+	npm test
+
+test-unit: deps
+	npm run -s test:unit
+
+typecheck: deps
+	npm run -s typecheck
+
+lint: deps
+	npm run -s lint
+
+format-check: deps
+	npm run -s format:check
+
+## bench: the scheduler and watcher benchmarks (BENCH_SECONDS, BENCH_WATCHERS, BENCH_ROWS scale them)
+bench: build services
+	npm run -s bench
+
+clean:
+	rm -rf dist coverage node_modules/.installed

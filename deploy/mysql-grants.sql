@@ -1,0 +1,8 @@
+-- Least privileges for the iam-watcher account on the IAM database. Create the account first
+-- (CREATE USER 'iam'@'%' IDENTIFIED BY '...'); the host part may be narrowed to the daemon's hosts.
+--   task:        reads user activity, flips `status` (SELECT ... FOR UPDATE needs SELECT + UPDATE)
+--   clean:       reads and deletes old policy_audit rows
+--   cleansecret: reads and deletes expired secrets
+GRANT SELECT, UPDATE (`status`) ON `iam`.`user` TO 'iam'@'%';
+GRANT SELECT, DELETE ON `iam`.`policy_audit` TO 'iam'@'%';
+GRANT SELECT, DELETE ON `iam`.`secret` TO 'iam'@'%';

@@ -1,0 +1,75 @@
+/**
+ * The MySQL/MariaDB pool (mysql2, promise API). Every session runs in UTC (`time_zone = '+00:00'`
+ * and `timezone: 'Z'`), so the daemon's own TZ never changes what a watcher computes.
+ */
+import mysql, { type Pool } from 'mysql2/promise';
+import type { Logger } from 'pino';
+import { waitReady } from '../retry/wait-ready.js';
+
+export type { Pool } from 'mysql2/promise';
+
+export interface MySQLOptions {
+  /** `host:port` (port 3306 when absent), as the Go original's `mysql.host`. */
+  readonly host: string;
+  readonly username: string;
+  readonly password: string;
+  readonly database: string;
+  readonly maxIdleConnections: number;
+  readonly maxOpenConnections: number;
+  /** mysql2 has no connection life time; idle connections are closed after this. */
+  readonly maxConnectionLifeTimeMs: number;
+  /** Per-connect timeout. */
+  readonly connectTimeoutMs?: number;
+}
+
+/** Splits `host:port` (IPv6 in brackets) into parts; port defaults to 3306. */
+export function splitHostPort(hostPort: string, defaultPort = 3306): { host: string; port: number } {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(hostPort) ?? /^([^:]+)(?::(\d+))?$/.exec(hostPort);
+  if (!m) return { host: hostPort, port: defaultPort };
+  return { host: m[1] ?? hostPort, port: m[2] ? Number(m[2]) : defaultPort };
+}
+
+/** Creates the pool. Connects lazily: call {@link waitMySQL} to wait for the server. */
+export function createMySQLPool(o: MySQLOptions): Pool {
+  const { host, port } = splitHostPort(o.host);
+  const pool = mysql.createPool({
+    host,
+    port,
+    user: o.username,
+    password: o.password,
+    database: o.database,
+    connectionLimit: o.maxOpenConnections,
+    maxIdle: Math.min(o.maxIdleConnections, o.maxOpenConnections),
+    idleTimeout: o.maxConnectionLifeTimeMs,
+    connectTimeout: o.connectTimeoutMs ?? 10_000,
+    timezone: 'Z',
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    waitForConnections: true,
+    queueLimit: 0,
+  });
+  // The callback pool's event hands the raw connection; queries on it run before any of ours.
+  pool.pool.on('connection', (conn) => {
+    conn.query("SET time_zone = '+00:00'");
+  });
+  return pool;
+}
+
+/** Waits until the server answers `SELECT 1`, up to `timeoutMs`, logging each retry. */
+export async function waitMySQL(
+  pool: Pool,
+  target: string,
+  timeoutMs: number,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<void> {
+  await waitReady({
+    target: `mysql ${target}`,
+    timeoutMs,
+    logger,
+    signal,
+    attempt: async () => {
+      await pool.query('SELECT 1');
+    },
+  });
+}

@@ -1,0 +1,121 @@
+/**
+ * The Redis client (ioredis), set up to fail fast rather than queue: commands fail at once while the
+ * server is down (no offline queue, one try per request, a command timeout), so a caller can skip a
+ * slot instead of hanging for minutes. The client keeps reconnecting in the background; an outage
+ * is logged once when it starts and once when it ends, not per retry.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import { describeCause, waitReady } from '../retry/wait-ready.js';
+
+export type { Redis } from 'ioredis';
+
+export interface RedisClientOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Sentinel addresses (`host:port`) when `masterName` is set. */
+  readonly addrs: readonly string[];
+  readonly username: string;
+  readonly password: string;
+  readonly database: number;
+  readonly masterName: string;
+  readonly useSsl: boolean;
+  readonly sslInsecureSkipVerify: boolean;
+  readonly timeoutMs: number;
+}
+
+/** A client with its outage state. */
+export interface RedisHandle {
+  readonly client: Redis;
+  /** `host:port` (or `sentinel <name>`) for messages; never contains a password. */
+  readonly target: string;
+  /** The last connection error seen, as a short text. */
+  lastError(): string | undefined;
+  /** Closes the connection (idempotent). */
+  close(): Promise<void>;
+}
+
+function splitAddr(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(':');
+  return i < 0 ? { host: addr, port: 26379 } : { host: addr.slice(0, i), port: Number(addr.slice(i + 1)) };
+}
+
+/** Builds ioredis options from the config: fail fast, reconnect forever with a capped pause. */
+export function redisOptions(o: RedisClientOptions): RedisOptions {
+  const base: RedisOptions = {
+    username: o.username || undefined,
+    password: o.password || undefined,
+    db: o.database,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: o.timeoutMs,
+    connectTimeout: o.timeoutMs,
+    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+    tls: o.useSsl ? { rejectUnauthorized: !o.sslInsecureSkipVerify } : undefined,
+  };
+  if (o.masterName) {
+    return { ...base, name: o.masterName, sentinels: o.addrs.map(splitAddr) };
+  }
+  return { ...base, host: o.host, port: o.port };
+}
+
+/** Creates the client (not yet connected) and wires its error/outage logging. */
+export function createRedis(o: RedisClientOptions, logger: Logger): RedisHandle {
+  const client = new Redis(redisOptions(o));
+  const target = o.masterName ? `redis sentinel ${o.masterName}` : `redis ${o.host}:${o.port}`;
+  let lastError: string | undefined;
+  let down = false;
+  client.on('error', (err: unknown) => {
+    lastError = describeCause(err);
+    if (!down) {
+      down = true;
+      logger.error({ event: 'redis.down', target, cause: lastError }, `${target} unreachable: ${lastError}`);
+    }
+  });
+  client.on('ready', () => {
+    if (down) logger.info({ event: 'redis.up', target }, `${target} reachable again`);
+    down = false;
+    lastError = undefined;
+  });
+  let closed: Promise<void> | undefined;
+  return {
+    client,
+    target,
+    lastError: () => lastError,
+    close: () =>
+      (closed ??= (async () => {
+        if (client.status === 'end') return;
+        try {
+          await client.quit();
+        } catch {
+          client.disconnect();
+        }
+      })()),
+  };
+}
+
+/** Connects and waits for `PING`, up to `timeoutMs`, logging each retry. */
+export async function waitRedis(
+  h: RedisHandle,
+  timeoutMs: number,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<void> {
+  await waitReady({
+    target: h.target,
+    timeoutMs,
+    logger,
+    signal,
+    attempt: async () => {
+      try {
+        if (h.client.status === 'wait') await h.client.connect();
+        await h.client.ping();
+      } catch (err) {
+        // The socket error is the useful cause; "stream isn't writeable" only says we are offline.
+        const cause = h.lastError();
+        throw cause ? new Error(cause, { cause: err }) : err;
+      }
+    },
+  });
+}

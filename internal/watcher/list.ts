@@ -1,0 +1,79 @@
+/** `iam-watcher list`: each watcher with its settings and next slots, in UTC and in its zone. */
+import type { Config } from './config.js';
+import type { AnyWatcher } from './watcher/registry.js';
+import { parseSchedule } from './scheduler/spec.js';
+
+const SLOTS = 5;
+
+function inZone(d: Date, timeZone: string | undefined): string {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'short',
+  }).formatToParts(d);
+  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
+  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')} ${get('timeZoneName')}`;
+}
+
+interface Row {
+  name: string;
+  enabled: boolean;
+  schedule: string;
+  mode: string;
+  overlap: string;
+  timeZone: string;
+  next: Array<{ utc: string; local: string }>;
+  note?: string;
+}
+
+function rows(config: Config, watchers: readonly AnyWatcher[], now: Date): Row[] {
+  return watchers.map((w) => {
+    const wc = config.watchers[w.name];
+    if (!wc) throw new Error(`watcher ${w.name} has no config`);
+    const zone = wc.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+    const row: Row = {
+      name: w.name,
+      enabled: wc.enabled,
+      schedule: wc.schedule,
+      mode: wc.schedule.startsWith('@every') ? wc.mode : 'cron',
+      overlap: wc.overlap,
+      timeZone: zone,
+      next: [],
+    };
+    if (row.mode === 'fixed-delay') {
+      row.note = 'fixed-delay: each slot comes one interval after the previous run ends';
+      return row;
+    }
+    const schedule = parseSchedule(wc.schedule, { mode: wc.mode, timeZone: wc.timeZone });
+    let t = now.getTime();
+    for (let i = 0; i < SLOTS; i++) {
+      const next = schedule.next(t);
+      if (next === undefined) break;
+      const d = new Date(next);
+      row.next.push({ utc: d.toISOString(), local: inZone(d, zone) });
+      t = next;
+    }
+    return row;
+  });
+}
+
+/** Renders the list as text (or JSON). */
+export function listWatchers(config: Config, watchers: readonly AnyWatcher[], now: Date, json: boolean): string {
+  const all = rows(config, watchers, now);
+  if (json) return `${JSON.stringify(all, null, 2)}\n`;
+  const out: string[] = [];
+  for (const r of all) {
+    out.push(
+      `${r.name}  enabled=${r.enabled}  schedule="${r.schedule}"  mode=${r.mode}  overlap=${r.overlap}  time-zone=${r.timeZone}`,
+    );
+    if (r.note) out.push(`  ${r.note}`);
+    for (const n of r.next) out.push(`  next: ${n.utc}  (${n.local})`);
+  }
+  return `${out.join('\n')}\n`;
+}

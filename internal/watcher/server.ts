@@ -1,0 +1,272 @@
+/**
+ * Wiring: connections, coordinator, scheduler and the health listener, started in that order and
+ * stopped in reverse. `prepare()` returns a {@link PreparedServer}, so `run()` cannot come first.
+ */
+import type { Logger } from 'pino';
+import type { Config, WatcherConfig } from './config.js';
+import type { AnyWatcher } from './watcher/registry.js';
+import { createMySQLPool, waitMySQL, type Pool } from '../pkg/mysql/mysql.js';
+import { createRedis, waitRedis, type RedisHandle } from '../pkg/redis/redis.js';
+import { closeAll, type CloseStep } from '../pkg/shutdown/close-all.js';
+import { startHealthServer, type HealthServer, type Readiness } from './health.js';
+import { Scheduler, type RunNowResult } from './scheduler/scheduler.js';
+import { createLocalCoordinator, createRedisCoordinator, type Coordinator } from './lock/index.js';
+import { StartupError } from './errors.js';
+import { NotReadyError } from '../pkg/retry/wait-ready.js';
+
+export interface ServerDeps {
+  readonly config: Config;
+  readonly watchers: readonly AnyWatcher[];
+  readonly logger: Logger;
+}
+
+/** The watchers a config enables, paired with their config. */
+export function enabledEntries(
+  config: Config,
+  watchers: readonly AnyWatcher[],
+): Array<{ watcher: AnyWatcher; config: WatcherConfig }> {
+  return watchers
+    .map((watcher) => ({ watcher, config: config.watchers[watcher.name] }))
+    .filter((e): e is { watcher: AnyWatcher; config: WatcherConfig } => e.config?.enabled === true);
+}
+
+/** Connections shared by the daemon and one-off commands (`run`). */
+class Connections {
+  readonly db: Pool;
+  readonly redis: RedisHandle | undefined;
+  readonly coordinator: Coordinator;
+  #closing: Promise<void> | undefined;
+
+  constructor(
+    readonly config: Config,
+    readonly logger: Logger,
+  ) {
+    this.db = createMySQLPool({
+      ...config.mysql,
+      connectTimeoutMs: Math.min(config.startupTimeoutMs, 10_000),
+    });
+    const lock = config.lock;
+    if (lock.backend === 'redis') {
+      this.redis = createRedis(config.redis, logger.child({ component: 'redis' }));
+      this.coordinator = createRedisCoordinator({
+        redis: this.redis.client,
+        keyPrefix: lock.keyPrefix,
+        leaseMs: lock.leaseMs,
+        instanceId: config.instanceId,
+        logger: logger.child({ component: 'lock' }),
+      });
+    } else {
+      this.coordinator = createLocalCoordinator({
+        keyPrefix: lock.keyPrefix,
+        leaseMs: lock.leaseMs,
+        instanceId: config.instanceId,
+        logger: logger.child({ component: 'lock' }),
+      });
+    }
+  }
+
+  /** Waits for MySQL and Redis together, up to `startup-timeout`. */
+  async wait(signal?: AbortSignal): Promise<void> {
+    const timeout = this.config.startupTimeoutMs;
+    const waits = [waitMySQL(this.db, this.config.mysql.host, timeout, this.logger, signal)];
+    if (this.redis) waits.push(waitRedis(this.redis, timeout, this.logger, signal));
+    const results = await Promise.allSettled(waits);
+    const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failed.length > 0) {
+      const msg = failed.map((e) => (e instanceof NotReadyError ? e.message : String(e))).join('; ');
+      throw new StartupError(msg, { cause: failed[0] });
+    }
+  }
+
+  /** Closes Redis then MySQL; each step runs even if the other fails. */
+  close(): Promise<void> {
+    return (this.#closing ??= (async () => {
+      const steps: CloseStep[] = [{ name: 'coordinator', run: () => this.coordinator.close() }];
+      if (this.redis) steps.push({ name: 'redis', run: () => this.redis?.close() });
+      steps.push({ name: 'mysql', run: () => this.db.end() });
+      for (const f of await closeAll(steps)) {
+        this.logger.warn({ event: 'shutdown.step-failed', step: f.step, err: f.error }, `closing ${f.step} failed`);
+      }
+    })());
+  }
+
+  /** For `/readyz`: does each dependency answer now? */
+  async check(): Promise<Record<string, string>> {
+    const checks: Record<string, string> = {};
+    const timeout = <T>(p: Promise<T>) =>
+      Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000).unref())]);
+    try {
+      await timeout(this.db.query('SELECT 1'));
+      checks.mysql = 'ok';
+    } catch (err) {
+      checks.mysql = err instanceof Error ? err.message : String(err);
+    }
+    if (this.redis) {
+      try {
+        await timeout(this.redis.client.ping());
+        checks.redis = 'ok';
+      } catch {
+        checks.redis = this.redis.lastError() ?? 'not reachable';
+      }
+    }
+    return checks;
+  }
+}
+
+type State = 'prepared' | 'running' | 'stopping' | 'stopped';
+
+/** A daemon whose dependencies are configured but not yet started. */
+export class PreparedServer {
+  #state: State = 'prepared';
+  #conns: Connections | undefined;
+  #scheduler: Scheduler | undefined;
+  #health: HealthServer | undefined;
+  #stopped: Promise<number> | undefined;
+  readonly #startAbort = new AbortController();
+
+  constructor(private readonly deps: ServerDeps) {}
+
+  /** The running scheduler (after start). */
+  get scheduler(): Scheduler | undefined {
+    return this.#scheduler;
+  }
+
+  get healthAddress() {
+    return this.#health?.address;
+  }
+
+  /** Starts everything: health listener, connections (bounded wait), scheduler. */
+  async start(): Promise<void> {
+    if (this.#state !== 'prepared') throw new Error(`start() called in state ${this.#state}`);
+    this.#state = 'running';
+    const { config, logger } = this.deps;
+    this.#health = await startHealthServer({
+      address: config.healthCheckAddress,
+      healthPath: config.healthCheckPath,
+      readiness: () => this.readiness(),
+    });
+    this.#conns = new Connections(config, logger);
+    if (config.lock.backend === 'local') {
+      logger.warn(
+        { event: 'lock.local' },
+        'lock.backend is local: slots are coordinated inside this process only; run a single instance',
+      );
+    }
+    await this.#conns.wait(this.#startAbort.signal);
+    const entries = enabledEntries(config, this.deps.watchers);
+    for (const { watcher, config: wc } of entries) {
+      const note = watcher.describe?.(wc.options);
+      if (note) logger.info({ watcher: watcher.name, event: 'watcher.note' }, note);
+    }
+    this.#scheduler = new Scheduler({
+      entries,
+      coordinator: this.#conns.coordinator,
+      db: this.#conns.db,
+      logger,
+      instanceId: config.instanceId,
+    });
+    this.#scheduler.start();
+    logger.info(
+      {
+        event: 'daemon.started',
+        instance: config.instanceId,
+        watchers: entries.map((e) => e.watcher.name),
+        health: this.#health.address,
+      },
+      `iam-watcher started with ${entries.length} watcher(s)`,
+    );
+  }
+
+  /** `/readyz`: every dependency answers and every enabled watcher is scheduled. */
+  async readiness(): Promise<Readiness> {
+    if (this.#state !== 'running' || !this.#conns) {
+      return { ready: false, checks: { daemon: this.#state === 'running' ? 'starting' : this.#state } };
+    }
+    const checks = await this.#conns.check();
+    const sched = this.#scheduler;
+    checks.scheduler = sched ? 'ok' : 'starting';
+    if (sched) {
+      for (const s of sched.scheduled()) {
+        if (!s.nextSlot && !s.running) checks[`watcher.${s.name}`] = 'not scheduled';
+      }
+    }
+    return { ready: Object.values(checks).every((v) => v === 'ok'), checks };
+  }
+
+  /** Applies a new config's watcher settings without a restart (SIGHUP). */
+  reconfigure(config: Config): void {
+    this.#scheduler?.reconfigure(enabledEntries(config, this.deps.watchers));
+  }
+
+  /**
+   * Stops in reverse order: scheduling and runs (up to `shutdown-timeout`), connections, health.
+   * Idempotent. Resolves with the exit code: 0, or 1 when runs had to be abandoned.
+   */
+  stop(): Promise<number> {
+    return (this.#stopped ??= this.#stop().then((code) => {
+      this.#resolveDone(code);
+      return code;
+    }));
+  }
+
+  /** Resolves with the exit code once {@link stop} has finished (whoever called it). */
+  readonly done: Promise<number> = new Promise<number>((resolve) => {
+    this.#resolveDone = resolve;
+  });
+
+  #resolveDone: (code: number) => void = () => undefined;
+
+  async #stop(): Promise<number> {
+    const { config, logger } = this.deps;
+    this.#state = 'stopping';
+    this.#startAbort.abort();
+    logger.info({ event: 'daemon.stopping' }, 'stopping: waiting for running jobs');
+    let abandoned = 0;
+    const steps: CloseStep[] = [
+      {
+        name: 'scheduler',
+        run: async () => {
+          if (this.#scheduler) abandoned = (await this.#scheduler.stop(config.shutdownTimeoutMs)).abandoned;
+        },
+      },
+      { name: 'connections', run: () => this.#conns?.close() },
+      { name: 'health', run: () => this.#health?.close() },
+    ];
+    const failures = await closeAll(steps);
+    for (const f of failures) {
+      logger.warn({ event: 'shutdown.step-failed', step: f.step, err: f.error }, `stopping ${f.step} failed`);
+    }
+    this.#state = 'stopped';
+    logger.info({ event: 'daemon.stopped', abandoned }, 'stopped');
+    return abandoned > 0 || failures.length > 0 ? 1 : 0;
+  }
+}
+
+/** Creates the daemon; nothing is started yet. */
+export function prepareServer(deps: ServerDeps): PreparedServer {
+  return new PreparedServer(deps);
+}
+
+/**
+ * Runs one watcher once, now, under the same lease as a scheduled run (`iam-watcher run`).
+ * Connects, runs, closes.
+ */
+export async function runOnce(deps: ServerDeps, name: string, dryRun: boolean): Promise<RunNowResult> {
+  const conns = new Connections(deps.config, deps.logger);
+  try {
+    await conns.wait();
+    const entries = deps.watchers
+      .filter((w) => w.name === name)
+      .map((watcher) => ({ watcher, config: deps.config.watchers[watcher.name] as WatcherConfig }));
+    const scheduler = new Scheduler({
+      entries,
+      coordinator: conns.coordinator,
+      db: conns.db,
+      logger: deps.logger,
+      instanceId: deps.config.instanceId,
+    });
+    return await scheduler.runNow(name, { dryRun });
+  } finally {
+    await conns.close();
+  }
+}
