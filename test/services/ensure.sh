@@ -67,11 +67,17 @@ ensure_redis() {
   fi
 }
 
+# Test tools: faketime (clock-skew tests), systemd-analyze (checks the unit file).
+ensure_tools() {
+  need_pkg faketime faketime
+  need_pkg systemd-analyze systemd
+}
+
 case "${1:-all}" in
   mariadb) ensure_mariadb ;;
   redis) ensure_redis ;;
-  tools) need_pkg faketime faketime; need_pkg redis-cli redis-tools ;;
-  all) ensure_mariadb; ensure_redis; need_pkg faketime faketime ;;
+  tools) ensure_tools ;;
+  all) ensure_mariadb; ensure_redis; ensure_tools ;;
   *) echo "usage: $0 [all|mariadb|redis|tools]" >&2; exit 2 ;;
 esac
 log "ready"

@@ -1,0 +1,118 @@
+/** The CLI as a user meets it: help, version, validate, bad flags and bad files. */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { requireBuild, runCli, tempDir, writeConfig, ROOT } from '../helpers/daemon.js';
+
+before(requireBuild);
+
+test('--help lists every option with its default and never a secret', () => {
+  const r = runCli(['--help'], { env: { IAM_WATCHER_MYSQL_PASSWORD: 'hunter2-help' } });
+  assert.equal(r.code, 0, r.stderr);
+  for (const flag of [
+    '--config',
+    '--health-check-address',
+    '--mysql.host',
+    '--mysql.password',
+    '--redis.port',
+    '--log.level',
+    '--lock.lease',
+    '--shutdown-timeout',
+    '--watcher.clean.max-reserve-days',
+    '--watcher.task.max-inactive-days',
+    '--watcher.task.schedule',
+  ]) {
+    assert.ok(r.stdout.includes(flag), `--help lacks ${flag}`);
+  }
+  assert.match(r.stdout, /--watcher\.clean\.max-reserve-days <days>.*\(default: 180\)/s);
+  assert.match(r.stdout, /--health-check-address .*\(default: 0\.0\.0\.0:5050\)/s);
+  assert.ok(!r.stdout.includes('hunter2-help'));
+  for (const cmd of ['validate', 'list', 'run']) assert.match(r.stdout, new RegExp(`^\\s+${cmd}\\b`, 'm'));
+});
+
+test('--version prints the package version', () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  const r = runCli(['--version']);
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout.trim(), pkg.version);
+});
+
+test('an unknown flag is bad usage: exit 2', () => {
+  const r = runCli(['--no-such-flag']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown option '--no-such-flag'/);
+});
+
+test('validate on a good file prints the effective config with secrets as ***', () => {
+  const dir = tempDir();
+  const file = writeConfig(
+    dir,
+    ['mysql:', '  password: "${E2E_PW}"', 'watcher:', '  clean:', '    max-reserve-days: 90', ''].join('\n'),
+  );
+  const r = runCli(['validate', '-c', file, '--redis.port', '6380'], {
+    env: { E2E_PW: 'p@ss-validate', IAM_WATCHER_REDIS_PASSWORD: 'redis-secret-1' },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /max-reserve-days: 90/);
+  assert.match(r.stdout, /port: 6380/);
+  assert.match(r.stdout, /password: "?\*\*\*"?/);
+  assert.ok(!(r.stdout + r.stderr).includes('p@ss-validate'));
+  assert.ok(!(r.stdout + r.stderr).includes('redis-secret-1'));
+  assert.match(r.stderr, /configuration is valid/);
+});
+
+test('validate on a bad file lists every problem with its key and line, exit 2, no stack trace', () => {
+  const dir = tempDir();
+  const file = writeConfig(
+    dir,
+    [
+      'health-check-address: nowhere',
+      'redis:',
+      '  port: 70000',
+      'watcher:',
+      '  clean:',
+      '    max-reserve-day: 3',
+      '  task:',
+      '    max-inactive-days: -1',
+      '  nosuch:',
+      '    enabled: true',
+      '',
+    ].join('\n'),
+  );
+  const r = runCli(['validate', '-c', file]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /health-check-address: .*host:port.*:1\)/);
+  assert.match(r.stderr, /redis\.port: .*70000.*:3\)/);
+  assert.match(r.stderr, /watcher\.clean\.max-reserve-day: .*did you mean watcher\.clean\.max-reserve-days/);
+  assert.match(r.stderr, /watcher\.task\.max-inactive-days: .*negative/);
+  assert.match(r.stderr, /watcher\.nosuch: .*(cleansecret|clean|task)/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+});
+
+test('an unquoted cron spec is explained: quote it', () => {
+  const dir = tempDir();
+  const file = writeConfig(dir, 'watcher:\n  clean:\n    schedule: */5 * * * *\n');
+  const r = runCli(['validate', '-c', file]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /quot/i);
+});
+
+test('a missing config file given with -c is an error, exit 2', () => {
+  const r = runCli(['validate', '-c', '/nonexistent/iam-watcher.yaml']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /\/nonexistent\/iam-watcher\.yaml/);
+});
+
+test('a bad flag value names the flag key, exit 2', () => {
+  const r = runCli(['validate', '--watcher.clean.max-reserve-days', '1.5', '--lock.lease', 'soon']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /watcher\.clean\.max-reserve-days: .*whole number/);
+  assert.match(r.stderr, /lock\.lease: .*duration/);
+});
+
+test('a bad schedule stops with exit 2 naming the watcher and the spec', () => {
+  const r = runCli(['validate', '--watcher.task.schedule', '@every 1 fortnight']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /watcher\.task\.schedule: .*/);
+});
