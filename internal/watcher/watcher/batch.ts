@@ -1,0 +1,185 @@
+/**
+ * Primary-key-range batching shared by the IAM watchers.
+ *
+ * A run walks a table in ranges of its primary key, each holding at most `batchSize` rows, and
+ * applies one short, atomic statement (or transaction) per range. Why ranges of the key and not
+ * `... ORDER BY id LIMIT n` on the predicate: the IAM tables have no index on the columns the
+ * watchers filter on (`loginedAt`, `deletedAt`, `expires`), so a `LIMIT` loop rescans the table from
+ * its start for every batch (quadratic), and a single set-based statement holds its row locks for
+ * seconds. A key range is found by an index walk of `batchSize` entries and each statement reads only
+ * its range, so a run reads the table about twice, and no statement outlives its range.
+ *
+ * Range bounds come from the rows themselves (`LIMIT 1 OFFSET batchSize`), not from id arithmetic:
+ * ids may be sparse (`policy_audit` ids are the ids of deleted policies) and a fixed id width would
+ * then mean many empty statements, or a huge one where ids are dense.
+ */
+import type { Logger } from 'pino';
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+
+/** A primary-key value as mysql2 returns it: a number, or a string with big-number options. */
+export type RowId = number | string;
+
+/** A range of primary keys: `from <= id < to`, or `from <= id <= to` for the table's last range. */
+export interface KeyRange {
+  readonly from: RowId;
+  readonly to: RowId;
+  readonly toInclusive: boolean;
+}
+
+/** SQL condition (for column `id`) and its parameters selecting the rows of a range. */
+export function rangeCondition(range: KeyRange): { sql: string; params: RowId[] } {
+  return {
+    sql: range.toInclusive ? '`id` >= ? AND `id` <= ?' : '`id` >= ? AND `id` < ?',
+    params: [range.from, range.to],
+  };
+}
+
+/**
+ * Yields the key ranges of `table` (a constant, trusted name), each with at most `batchSize` rows.
+ * The last range ends at the largest id seen when the walk started: rows inserted during a run are
+ * new, so none of the watchers would change them anyway.
+ */
+export async function* keyRanges(
+  conn: PoolConnection,
+  table: string,
+  batchSize: number,
+): AsyncGenerator<KeyRange> {
+  const [bounds] = await conn.query<RowDataPacket[]>('SELECT MIN(`id`) AS lo, MAX(`id`) AS hi FROM ??', [
+    table,
+  ]);
+  const lo = bounds[0]?.['lo'] as RowId | null | undefined;
+  const hi = bounds[0]?.['hi'] as RowId | null | undefined;
+  if (lo === null || lo === undefined || hi === null || hi === undefined) return;
+  let from: RowId = lo;
+  for (;;) {
+    const [next] = await conn.query<RowDataPacket[]>(
+      'SELECT `id` FROM ?? WHERE `id` >= ? AND `id` <= ? ORDER BY `id` LIMIT 1 OFFSET ?',
+      [table, from, hi, batchSize],
+    );
+    const to = next[0]?.['id'] as RowId | undefined;
+    if (to === undefined) {
+      yield { from, to: hi, toInclusive: true };
+      return;
+    }
+    yield { from, to, toInclusive: false };
+    from = to;
+  }
+}
+
+/** What {@link forEachKeyRange} needs. */
+export interface KeyRangeLoop {
+  readonly conn: PoolConnection;
+  readonly table: string;
+  readonly batchSize: number;
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  /** Applies one range atomically; returns the rows it changed (or, in a dry run, would change). */
+  readonly each: (range: KeyRange, batch: number) => Promise<number>;
+}
+
+/** Totals of a {@link forEachKeyRange} walk. */
+export interface KeyRangeTotals {
+  /** Rows changed (or that would change in a dry run). */
+  readonly rows: number;
+  /** Ranges processed. */
+  readonly batches: number;
+}
+
+/**
+ * Runs `each` over every key range of the table, one range at a time.
+ *
+ * The signal is checked before every range, never inside one: each range is atomic, so an aborted run
+ * leaves every row of a range either done or untouched. On abort it logs the partial totals and throws
+ * `signal.reason` (a DOMException named `AbortError` unless the aborter gave another reason), so the
+ * scheduler records the run as aborted.
+ */
+export async function forEachKeyRange(loop: KeyRangeLoop): Promise<KeyRangeTotals> {
+  let rows = 0;
+  let batches = 0;
+  for await (const range of keyRanges(loop.conn, loop.table, loop.batchSize)) {
+    if (loop.signal.aborted) {
+      loop.logger.warn({ changedSoFar: rows, batches }, 'run aborted between batches; finished batches stay');
+      loop.signal.throwIfAborted();
+    }
+    batches += 1;
+    rows += await withLockRetry(() => loop.each(range, batches), loop.logger);
+  }
+  return { rows, batches };
+}
+
+/** MariaDB/MySQL errors after which the whole transaction was rolled back and may simply be retried. */
+const RETRYABLE = new Set([1213 /* ER_LOCK_DEADLOCK */, 1205 /* ER_LOCK_WAIT_TIMEOUT */]);
+const ATTEMPTS = 3;
+
+function errno(err: unknown): number | undefined {
+  const n = (err as { errno?: unknown } | null)?.errno;
+  return typeof n === 'number' ? n : undefined;
+}
+
+/** Retries a batch that lost a deadlock or lock wait to the apiserver's own writes. */
+async function withLockRetry<T>(fn: () => Promise<T>, logger: Logger): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = errno(err);
+      if (code === undefined || !RETRYABLE.has(code) || attempt >= ATTEMPTS) throw err;
+      logger.warn({ errno: code, attempt }, 'batch lost a lock conflict; retrying it');
+    }
+  }
+}
+
+/**
+ * Runs `fn` in one READ COMMITTED transaction. READ COMMITTED because the filters are not indexed:
+ * under REPEATABLE READ, `FOR UPDATE`, `UPDATE` and `DELETE` would lock every row they scan and the
+ * gaps between them (blocking the apiserver's inserts at the end of the table), where READ COMMITTED
+ * keeps locks only on the rows that match.
+ */
+export async function inTransaction<T>(conn: PoolConnection, fn: () => Promise<T>): Promise<T> {
+  await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+  await conn.beginTransaction();
+  let result: T;
+  try {
+    result = await fn();
+  } catch (err) {
+    try {
+      await conn.rollback();
+    } catch {
+      // The original error matters more; withConnection destroys this connection anyway.
+    }
+    throw err;
+  }
+  await conn.commit();
+  return result;
+}
+
+/**
+ * Runs `fn` with one connection of the pool. On success the connection goes back to the pool; after
+ * an error it is destroyed instead, since it may still be inside a transaction.
+ */
+export async function withConnection<T>(pool: Pool, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  const conn = await pool.getConnection();
+  let result: T;
+  try {
+    result = await fn(conn);
+  } catch (err) {
+    conn.destroy();
+    throw err;
+  }
+  conn.release();
+  return result;
+}
+
+/**
+ * The cutoff `days` days before the database's clock, as Unix seconds. Unix seconds, not
+ * `NOW() - INTERVAL n DAY`: the watchers compare with `UNIX_TIMESTAMP(column)`, which reads a
+ * TIMESTAMP's stored UTC value, so neither the session `time_zone` nor the daemon's `TZ` can shift a
+ * result, and no daylight-saving day is 23 or 25 hours long.
+ */
+export async function cutoffSeconds(conn: PoolConnection, days: number): Promise<number> {
+  const [rows] = await conn.query<RowDataPacket[]>('SELECT UNIX_TIMESTAMP() AS now');
+  const now = Number(rows[0]?.['now']);
+  if (!Number.isSafeInteger(now))
+    throw new Error(`database returned no usable UNIX_TIMESTAMP(): ${String(now)}`);
+  return now - days * 86_400;
+}

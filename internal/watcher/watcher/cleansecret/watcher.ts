@@ -1,0 +1,106 @@
+/**
+ * The `cleansecret` watcher: deletes secrets that expired more than `max-expired-days` ago.
+ */
+import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { intField } from '../../options/fields.js';
+import { cutoffSeconds, forEachKeyRange, inTransaction, rangeCondition, withConnection } from '../batch.js';
+import type { KeyRange, RowId } from '../batch.js';
+import { register } from '../registry.js';
+import type { RunContext, RunCounts, Watcher } from '../registry.js';
+
+/** Options of the cleansecret watcher (`watcher.cleansecret.*`). */
+export interface CleanSecretOptions {
+  /** Days a secret is kept after it expired; 0 = delete as soon as it has expired. @defaultValue 7 */
+  readonly maxExpiredDays: number;
+}
+
+// `expires` is Unix seconds; 0 means the secret never expires.
+const EXPIRED = '`expires` >= 1 AND `expires` < ?';
+
+interface Expired extends RowDataPacket {
+  id: RowId;
+  name: string;
+  username: string;
+}
+
+/** Deletes the expired secrets of one key range; returns them as `username/name` (never the key). */
+async function cleanRange(
+  conn: PoolConnection,
+  range: KeyRange,
+  cutoff: number,
+  dryRun: boolean,
+): Promise<string[]> {
+  const r = rangeCondition(range);
+  const select = `SELECT \`id\`, \`name\`, \`username\` FROM \`secret\` WHERE ${r.sql} AND ${EXPIRED} ORDER BY \`id\``;
+  const params = [...r.params, cutoff];
+  const label = (rows: Expired[]): string[] => rows.map((s) => `${s.username}/${s.name}`);
+  if (dryRun) {
+    const [rows] = await conn.query<Expired[]>(select, params);
+    return label(rows);
+  }
+  return inTransaction(conn, async () => {
+    // Lock first, so the secrets logged are exactly the rows the DELETE removes.
+    const [rows] = await conn.query<Expired[]>(`${select} FOR UPDATE`, params);
+    if (rows.length === 0) return [];
+    const [result] = await conn.query<ResultSetHeader>(
+      `DELETE FROM \`secret\` WHERE \`id\` IN (?) AND ${EXPIRED}`,
+      [rows.map((s) => s.id), cutoff],
+    );
+    if (result.affectedRows !== rows.length) {
+      throw new Error(`deleted ${result.affectedRows} of ${rows.length} locked secrets; rolled back`);
+    }
+    return label(rows);
+  });
+}
+
+/** Deletes the long-expired rows of `secret`, batch by batch. */
+async function run(ctx: RunContext<CleanSecretOptions>): Promise<RunCounts> {
+  const { options, settings, logger, signal } = ctx;
+  return withConnection(ctx.db, async (conn) => {
+    const cutoff = await cutoffSeconds(conn, options.maxExpiredDays);
+    const totals = await forEachKeyRange({
+      conn,
+      table: 'secret',
+      batchSize: settings.batchSize,
+      signal,
+      logger,
+      each: async (range, batch) => {
+        const secrets = await cleanRange(conn, range, cutoff, settings.dryRun);
+        if (secrets.length > 0) {
+          const msg = settings.dryRun
+            ? 'expired secrets would be deleted (dry run)'
+            : 'expired secrets deleted';
+          logger.info({ batch, count: secrets.length, secrets, dryRun: settings.dryRun }, msg);
+        }
+        return secrets.length;
+      },
+    });
+    return { deleted: totals.rows, batches: totals.batches, dryRun: settings.dryRun };
+  });
+}
+
+/**
+ * Deletes secrets whose `expires` (Unix seconds; 0 = never) lies more than `max-expired-days` before
+ * the database's clock, one short transaction per primary-key range, logging each as
+ * `username/name`. Off by default: it deletes credentials. An aborted run throws the signal's reason
+ * after the current range (see `forEachKeyRange`).
+ */
+export const cleanSecretWatcher: Watcher<CleanSecretOptions> = {
+  name: 'cleansecret',
+  description: 'Deletes secrets that expired more than max-expired-days ago.',
+  schedule: '@every 1d',
+  enabledByDefault: false,
+  options: {
+    maxExpiredDays: intField({
+      default: 7,
+      min: 0,
+      max: 36_500,
+      unit: 'days',
+      doc: 'Delete secrets that expired more than this many days ago (secrets with expires 0 never expire).',
+    }),
+  },
+  describe: (options) => `deletes secrets that expired more than ${options.maxExpiredDays} days ago`,
+  run,
+};
+
+register(cleanSecretWatcher);

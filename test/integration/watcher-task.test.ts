@@ -1,0 +1,177 @@
+/**
+ * The task watcher against a real MariaDB with the IAM schema, on a frozen database clock so that
+ * "exactly N days" is exact.
+ */
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { taskWatcher } from '../../internal/watcher/watcher/task/watcher.js';
+import type { TaskOptions } from '../../internal/watcher/watcher/task/watcher.js';
+import { createTestDatabase, dbNowSeconds } from '../helpers/mysql.js';
+import type { TestDatabase } from '../helpers/mysql.js';
+import { testRunContext } from '../helpers/watcher-run.js';
+import type { TestRunOptions } from '../helpers/watcher-run.js';
+
+const DAY = 86_400;
+const N = 30;
+const NOW = Math.floor(Date.now() / 1000);
+
+interface UserSpec {
+  name: string;
+  /** Seconds before NOW of the last login; null = never logged in. */
+  loginedAgo: number | null;
+  createdAgo?: number;
+  status?: number;
+  isAdmin?: number;
+  id?: number;
+}
+
+async function addUsers(pool: Pool, users: UserSpec[]): Promise<void> {
+  for (const u of users) {
+    await pool.query(
+      `INSERT INTO user (id, name, status, nickname, password, email, isAdmin, loginedAt, createdAt)
+       VALUES (?, ?, ?, ?, 'x', 'x@example.com', ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?))`,
+      [
+        u.id ?? null,
+        u.name,
+        u.status ?? 1,
+        u.name.slice(0, 30),
+        u.isAdmin ?? 0,
+        u.loginedAgo === null ? null : NOW - u.loginedAgo,
+        NOW - (u.createdAgo ?? 1000 * DAY),
+      ],
+    );
+  }
+}
+
+async function disabledNames(pool: Pool): Promise<string[]> {
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT name FROM user WHERE status = 0 ORDER BY name');
+  return rows.map((r) => r['name'] as string);
+}
+
+function run(pool: Pool, o: TestRunOptions<TaskOptions> = {}) {
+  const { ctx, logs } = testRunContext(taskWatcher, pool, {
+    ...o,
+    options: { maxInactiveDays: N, ...o.options },
+  });
+  return { result: taskWatcher.run(ctx), logs };
+}
+
+function loggedNames(logs: Record<string, unknown>[]): string[] {
+  return logs.flatMap((l) => (Array.isArray(l['names']) ? (l['names'] as string[]) : [])).sort();
+}
+
+const FIXTURE: UserSpec[] = [
+  { name: 'exactly-n', loginedAgo: N * DAY },
+  { name: 'n-minus-1s', loginedAgo: N * DAY - 1 },
+  { name: 'n-plus-1s', loginedAgo: N * DAY + 1 },
+  { name: 'long-ago', loginedAgo: 400 * DAY },
+  { name: 'recent', loginedAgo: DAY },
+  { name: 'never-new', loginedAgo: null, createdAgo: DAY },
+  { name: 'never-exactly-n', loginedAgo: null, createdAgo: N * DAY },
+  { name: 'never-n-plus-1s', loginedAgo: null, createdAgo: N * DAY + 1 },
+  { name: 'never-old', loginedAgo: null, createdAgo: 100 * DAY },
+  { name: 'old-admin', loginedAgo: 400 * DAY, isAdmin: 1 },
+  { name: 'excluded', loginedAgo: 400 * DAY },
+  { name: 'already-off', loginedAgo: 400 * DAY, status: 0 },
+];
+const EXPECTED = ['long-ago', 'n-plus-1s', 'never-n-plus-1s', 'never-old'];
+
+void describe('task watcher', () => {
+  let db: TestDatabase;
+  before(async () => {
+    db = await createTestDatabase({ nowSeconds: NOW });
+    assert.equal(await dbNowSeconds(db.pool), NOW, 'the test pool freezes the database clock');
+  });
+  after(() => db.drop());
+  beforeEach(async () => {
+    await db.pool.query('DELETE FROM user');
+    await addUsers(db.pool, FIXTURE);
+  });
+
+  void it('disables exactly the users inactive for more than N days, and names them', async () => {
+    const { result, logs } = run(db.pool, { options: { excludeUsers: ['excluded'] } });
+    assert.deepEqual(await result, { disabled: EXPECTED.length, batches: 1, dryRun: false });
+    assert.deepEqual(await disabledNames(db.pool), [...EXPECTED, 'already-off'].sort());
+    assert.deepEqual(loggedNames(logs), EXPECTED);
+    assert.ok(logs.every((l) => l['watcher'] === 'task'));
+  });
+
+  void it('changes only status: last login and other columns stay as they were', async () => {
+    const [before] = await db.pool.query<RowDataPacket[]>(
+      'SELECT id, name, nickname, loginedAt, createdAt FROM user',
+    );
+    await run(db.pool).result;
+    const [afterRows] = await db.pool.query<RowDataPacket[]>(
+      'SELECT id, name, nickname, loginedAt, createdAt FROM user',
+    );
+    assert.deepEqual(afterRows, before);
+  });
+
+  void it('changes nothing on a second run', async () => {
+    await run(db.pool, { options: { excludeUsers: ['excluded'] } }).result;
+    const { result, logs } = run(db.pool, { options: { excludeUsers: ['excluded'] } });
+    assert.equal((await result)?.['disabled'], 0);
+    assert.deepEqual(loggedNames(logs), []);
+  });
+
+  void it('disables administrators and unlisted names when not excluded', async () => {
+    const { result } = run(db.pool, { options: { excludeAdmins: false } });
+    assert.equal((await result)?.['disabled'], EXPECTED.length + 2);
+    assert.deepEqual(
+      await disabledNames(db.pool),
+      [...EXPECTED, 'already-off', 'excluded', 'old-admin'].sort(),
+    );
+  });
+
+  void it('dry run counts and names the same users and changes nothing', async () => {
+    const { result, logs } = run(db.pool, { dryRun: true, options: { excludeUsers: ['excluded'] } });
+    assert.deepEqual(await result, { disabled: EXPECTED.length, batches: 1, dryRun: true });
+    assert.deepEqual(loggedNames(logs), EXPECTED);
+    assert.deepEqual(await disabledNames(db.pool), ['already-off']);
+  });
+
+  void it('gives the same result in batches of 2 over sparse ids', async () => {
+    await addUsers(db.pool, [
+      { id: 1_000_000, name: 'sparse-old', loginedAgo: 500 * DAY },
+      { id: 5_000_000_000, name: 'sparse-new', loginedAgo: DAY },
+    ]);
+    const { result, logs } = run(db.pool, { batchSize: 2, options: { excludeUsers: ['excluded'] } });
+    const counts = await result;
+    assert.equal(counts?.['disabled'], EXPECTED.length + 1);
+    assert.equal(counts?.['batches'], 7); // 14 rows in ranges of 2
+    assert.deepEqual(loggedNames(logs), [...EXPECTED, 'sparse-old'].sort());
+  });
+
+  void it('with max-inactive-days 0 does nothing and sends no query', async () => {
+    const noDb = new Proxy({} as Pool, {
+      get() {
+        throw new Error('the task watcher touched the database');
+      },
+    });
+    const { ctx } = testRunContext(taskWatcher, noDb);
+    assert.equal(ctx.options.maxInactiveDays, 0, 'the default is off');
+    assert.deepEqual(await taskWatcher.run(ctx), { disabled: 0, batches: 0, dryRun: false });
+    assert.match(taskWatcher.describe?.(ctx.options) ?? '', /max-inactive-days is 0/);
+  });
+
+  void it('stops between batches on abort: finished batches stay, the rest is untouched', async () => {
+    await db.pool.query('DELETE FROM user');
+    await addUsers(
+      db.pool,
+      Array.from({ length: 10 }, (_, i) => ({ id: i + 1, name: `old-${i + 1}`, loginedAgo: 400 * DAY })),
+    );
+    const ac = new AbortController();
+    const { result } = run(db.pool, {
+      batchSize: 3,
+      signal: ac.signal,
+      onLog: (l) => {
+        if (l.msg === 'users disabled') ac.abort();
+      },
+    });
+    await assert.rejects(result, { name: 'AbortError' });
+    assert.deepEqual(await disabledNames(db.pool), ['old-1', 'old-2', 'old-3']);
+    const rerun = run(db.pool, { batchSize: 3 });
+    assert.equal((await rerun.result)?.['disabled'], 7);
+  });
+});
