@@ -1,0 +1,104 @@
+/**
+ * Cluster coordination as the scheduler needs it: claim a slot once cluster-wide, hold a lease while
+ * a run runs (the "running" marker that overlap policies read), keep the fixed-delay chain and the
+ * last-run record. Two implementations: Redis (`lock.backend: redis`) and in-process (`local`).
+ *
+ * Two kinds of "no" are kept apart everywhere: held/claimed by someone else (normal) and the backend
+ * failed (an error; the slot is skipped, never run without a claim).
+ */
+
+/** Outcome of {@link Coordinator.claimSlot}. */
+export type ClaimOutcome =
+  /** This instance owns the slot: run it. */
+  | 'claimed'
+  /** Another instance (or an earlier run of this one) claimed it: normal, skip quietly. */
+  | 'taken'
+  /** The backend did not answer: skip the slot (safety over liveness). */
+  | 'unavailable';
+
+/** A lease on a watcher, extended by its holder until released. */
+export interface Lease {
+  readonly watcher: string;
+  /** The backend key the lease lives under. */
+  readonly key: string;
+  /** Aborts when the lease is lost (someone else holds the key, or it expired unextended). */
+  readonly signal: AbortSignal;
+  /** True once the lease was lost. */
+  readonly lost: boolean;
+  /** Stops extending and deletes the key if it is still ours. Never rejects; idempotent. */
+  release(): Promise<void>;
+}
+
+/** Outcome of {@link Coordinator.acquireLease}. */
+export type LeaseResult =
+  | { readonly outcome: 'acquired'; readonly lease: Lease }
+  | { readonly outcome: 'held' }
+  | { readonly outcome: 'unavailable'; readonly error: unknown };
+
+/** What a lease is for. */
+export type LeaseScope =
+  /** The watcher-wide "running" marker: one holder in the cluster (overlap skip / delay). */
+  | { readonly kind: 'running' }
+  /** One slot's run, so several runs of a watcher may overlap (overlap allow). */
+  | { readonly kind: 'slot'; readonly slotMs: number }
+  /** The one slot allowed to wait for the running one (overlap delay). */
+  | { readonly kind: 'waiting' };
+
+/** The outcome of a run as `status` shows it. */
+export interface LastRunRecord {
+  readonly watcher: string;
+  /** The slot the run served (ms since the epoch). */
+  readonly slotMs: number;
+  readonly instance: string;
+  readonly result: 'ok' | 'failed' | 'aborted';
+  readonly startedMs: number;
+  readonly durationMs: number;
+  readonly counts: Readonly<Record<string, number | boolean | string>>;
+  readonly error?: string;
+  /** True for `iam-watcher run <watcher>` (not a scheduled slot). */
+  readonly manual?: boolean;
+}
+
+/** The coordination backend. Methods that return outcomes never reject; the others may. */
+export interface Coordinator {
+  readonly backend: 'redis' | 'local';
+  /** False while the backend is known to be unreachable (for readiness). */
+  readonly available: boolean;
+  /**
+   * Claims a slot once cluster-wide. The claim key expires after `retainMs`; keep that longer
+   * than any clock skew or restart could make an instance reach the slot again.
+   */
+  claimSlot(watcher: string, slotMs: number, retainMs: number): Promise<ClaimOutcome>;
+  /** Whether a slot was claimed (by anyone) and the claim has not expired. @throws when unreachable */
+  isClaimed(watcher: string, slotMs: number): Promise<boolean>;
+  /** Takes a lease of the configured length and keeps extending it until released. */
+  acquireLease(watcher: string, scope: LeaseScope): Promise<LeaseResult>;
+  /** Whether any instance holds the watcher's "running" lease. @throws when unreachable */
+  isRunning(watcher: string): Promise<boolean>;
+  /** The end time of the watcher's last fixed-delay run, cluster-wide. @throws when unreachable */
+  chainEnd(watcher: string): Promise<number | undefined>;
+  /**
+   * Sets the chain's end time if it is still `expectedMs` (undefined = no chain yet).
+   * @returns false when someone else moved the chain first. @throws when unreachable
+   */
+  advanceChain(watcher: string, expectedMs: number | undefined, endMs: number): Promise<boolean>;
+  /** Stores the last-run record. @throws when unreachable */
+  recordRun(record: LastRunRecord): Promise<void>;
+  /** Reads the last-run record. @throws when unreachable */
+  lastRun(watcher: string): Promise<LastRunRecord | undefined>;
+  /** Releases every lease still held by this coordinator. Never rejects; idempotent. */
+  close(): Promise<void>;
+}
+
+/** The reason an aborted lease signal carries. */
+export class LeaseLostError extends Error {
+  readonly code = 'LEASE_LOST';
+  constructor(
+    readonly key: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'LeaseLostError';
+  }
+}

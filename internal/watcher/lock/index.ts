@@ -1,0 +1,13 @@
+/** Cluster coordination: slot claims, leases, fixed-delay chains and last-run records. */
+export type {
+  ClaimOutcome,
+  Coordinator,
+  LastRunRecord,
+  Lease,
+  LeaseResult,
+  LeaseScope,
+} from './coordinator.js';
+export { LeaseLostError } from './coordinator.js';
+export { createLocalCoordinator, type LocalCoordinatorOptions } from './local-coordinator.js';
+export { createRedisCoordinator, type RedisCoordinatorOptions } from './redis-coordinator.js';
+export { keyNames, type KeyNames } from './keys.js';

@@ -1,0 +1,32 @@
+/** Backend key names, all under `lock.key-prefix`. */
+import type { LeaseScope } from './coordinator.js';
+
+/** The key layout for one prefix. */
+export interface KeyNames {
+  /** The claim of one slot: names the watcher and the slot time (ISO 8601, UTC). */
+  slot(watcher: string, slotMs: number): string;
+  lease(watcher: string, scope: LeaseScope): string;
+  chain(watcher: string): string;
+  lastRun(watcher: string): string;
+}
+
+/** Builds key names; a prefix without a trailing `:` gets one. */
+export function keyNames(prefix: string): KeyNames {
+  const p = prefix === '' || prefix.endsWith(':') ? prefix : `${prefix}:`;
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  return {
+    slot: (w, ms) => `${p}slot:${w}:${iso(ms)}`,
+    lease: (w, scope) => {
+      switch (scope.kind) {
+        case 'running':
+          return `${p}running:${w}`;
+        case 'waiting':
+          return `${p}waiting:${w}`;
+        case 'slot':
+          return `${p}running:${w}:${iso(scope.slotMs)}`;
+      }
+    },
+    chain: (w) => `${p}chain:${w}`,
+    lastRun: (w) => `${p}last-run:${w}`,
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * `lock.backend: local`: the coordinator's semantics inside one process (one instance, no cluster).
+ * Claims, leases, the chain and last-run records live in maps; claims expire like Redis keys.
+ */
+import type { Clock } from '../scheduler/clock.js';
+import { systemClock } from '../scheduler/clock.js';
+import type {
+  ClaimOutcome,
+  Coordinator,
+  LastRunRecord,
+  Lease,
+  LeaseResult,
+  LeaseScope,
+} from './coordinator.js';
+import { keyNames } from './keys.js';
+
+/** Options of {@link createLocalCoordinator}. */
+export interface LocalCoordinatorOptions {
+  readonly instanceId: string;
+  /** `lock.key-prefix`; kept for symmetry with Redis (names the keys in messages). */
+  readonly keyPrefix?: string;
+  /** `lock.lease`; a lease in one process cannot be lost, so it only matters for symmetry. */
+  readonly leaseMs?: number;
+  readonly logger?: unknown;
+  /** @defaultValue the system clock */
+  readonly clock?: Clock;
+}
+
+/**
+ * Creates the in-process coordinator. It coordinates nothing across instances: the caller should
+ * warn at start-up (the daemon logs `lock.local`).
+ */
+export function createLocalCoordinator(options: LocalCoordinatorOptions): Coordinator {
+  const clock = options.clock ?? systemClock;
+  const keys = keyNames(options.keyPrefix ?? 'iam-watcher:');
+  const claims = new Map<string, number>();
+  const leases = new Map<string, LocalLease>();
+  const chains = new Map<string, number>();
+  const records = new Map<string, LastRunRecord>();
+
+  const sweep = (now: number): void => {
+    if (claims.size < 10_000) return;
+    for (const [k, exp] of claims) if (exp <= now) claims.delete(k);
+  };
+
+  return {
+    backend: 'local',
+    available: true,
+    claimSlot(watcher, slotMs, retainMs): Promise<ClaimOutcome> {
+      const now = clock.now();
+      sweep(now);
+      const key = keys.slot(watcher, slotMs);
+      const exp = claims.get(key);
+      if (exp !== undefined && exp > now) return Promise.resolve('taken');
+      claims.set(key, now + retainMs);
+      return Promise.resolve('claimed');
+    },
+    isClaimed(watcher, slotMs) {
+      const exp = claims.get(keys.slot(watcher, slotMs));
+      return Promise.resolve(exp !== undefined && exp > clock.now());
+    },
+    acquireLease(watcher, scope: LeaseScope): Promise<LeaseResult> {
+      const key = keys.lease(watcher, scope);
+      if (leases.has(key)) return Promise.resolve({ outcome: 'held' });
+      const lease = new LocalLease(watcher, key, () => leases.delete(key));
+      leases.set(key, lease);
+      return Promise.resolve({ outcome: 'acquired', lease });
+    },
+    isRunning(watcher) {
+      return Promise.resolve(leases.has(keys.lease(watcher, { kind: 'running' })));
+    },
+    chainEnd(watcher) {
+      return Promise.resolve(chains.get(watcher));
+    },
+    advanceChain(watcher, expectedMs, endMs) {
+      if (chains.get(watcher) !== expectedMs) return Promise.resolve(false);
+      chains.set(watcher, endMs);
+      return Promise.resolve(true);
+    },
+    recordRun(record) {
+      records.set(record.watcher, record);
+      return Promise.resolve();
+    },
+    lastRun(watcher) {
+      return Promise.resolve(records.get(watcher));
+    },
+    async close() {
+      await Promise.all([...leases.values()].map((l) => l.release()));
+    },
+  };
+}
+
+/** A lease in one process is never lost: only its holder can release it. */
+class LocalLease implements Lease {
+  readonly #controller = new AbortController();
+  #released = false;
+
+  constructor(
+    readonly watcher: string,
+    readonly key: string,
+    private readonly onRelease: () => void,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  get lost(): boolean {
+    return false;
+  }
+
+  release(): Promise<void> {
+    if (!this.#released) {
+      this.#released = true;
+      this.onRelease();
+    }
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,163 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Redis } from 'ioredis';
+import { createRedisCoordinator } from '../../internal/watcher/lock/index.js';
+import type { Coordinator, Lease } from '../../internal/watcher/lock/index.js';
+import { CLOSED_PORT, closeAll, deletePrefix, randomPrefix, testRedis } from '../helpers/redis.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+void describe('Redis coordinator (real Redis)', () => {
+  let admin: Redis;
+  const prefixes: string[] = [];
+  const clients: Redis[] = [];
+  const rejections: unknown[] = [];
+  const onRejection = (r: unknown): void => void rejections.push(r);
+
+  before(() => {
+    admin = testRedis();
+    process.on('unhandledRejection', onRejection);
+  });
+  after(async () => {
+    for (const p of prefixes) await deletePrefix(admin, p);
+    closeAll(admin, ...clients);
+    process.off('unhandledRejection', onRejection);
+    assert.deepEqual(rejections, [], 'no unhandled rejection');
+  });
+
+  const make = (prefix: string, instanceId: string, leaseMs = 1000): { c: Coordinator; redis: Redis } => {
+    const redis = testRedis();
+    clients.push(redis);
+    return { c: createRedisCoordinator({ redis, keyPrefix: prefix, leaseMs, instanceId }), redis };
+  };
+
+  void test('a slot is claimed once across coordinators, and the claim key expires', async () => {
+    const prefix = randomPrefix();
+    prefixes.push(prefix);
+    const cs = ['a', 'b', 'c'].map((id) => make(prefix, id).c);
+    const slot = Date.UTC(2030, 0, 1);
+    const outcomes = await Promise.all(cs.map((c) => c.claimSlot('w', slot, 60_000)));
+    assert.deepEqual(outcomes.filter((o) => o === 'claimed').length, 1);
+    assert.deepEqual(outcomes.filter((o) => o === 'taken').length, 2);
+    const key = `${prefix}slot:w:2030-01-01T00:00:00.000Z`;
+    const ttl = await admin.pttl(key);
+    assert.ok(ttl > 50_000 && ttl <= 60_000, `claim key ${key} has a TTL (${ttl})`);
+    assert.equal(await cs[0]!.isClaimed('w', slot), true);
+    assert.equal(await cs[0]!.isClaimed('w', slot + 1000), false);
+  });
+
+  void test('the running lease excludes a second holder; released, it can be taken again', async () => {
+    const prefix = randomPrefix();
+    prefixes.push(prefix);
+    const a = make(prefix, 'a').c;
+    const b = make(prefix, 'b').c;
+    const ra = await a.acquireLease('w', { kind: 'running' });
+    assert.equal(ra.outcome, 'acquired');
+    assert.equal((await b.acquireLease('w', { kind: 'running' })).outcome, 'held');
+    assert.equal(await b.isRunning('w'), true);
+    // Per-slot leases (overlap allow) do not collide with each other.
+    assert.equal((await b.acquireLease('w', { kind: 'slot', slotMs: 1000 })).outcome, 'acquired');
+    assert.equal((await a.acquireLease('w', { kind: 'slot', slotMs: 2000 })).outcome, 'acquired');
+    if (ra.outcome === 'acquired') await ra.lease.release();
+    assert.equal(await b.isRunning('w'), false);
+    assert.equal((await b.acquireLease('w', { kind: 'running' })).outcome, 'acquired');
+    await a.close();
+    await b.close();
+  });
+
+  void test('a lease is extended while held, well past its length', async () => {
+    const prefix = randomPrefix();
+    prefixes.push(prefix);
+    const a = make(prefix, 'a', 600).c;
+    const b = make(prefix, 'b', 600).c;
+    const r = await a.acquireLease('w', { kind: 'running' });
+    assert.equal(r.outcome, 'acquired');
+    const lease = (r as { lease: Lease }).lease;
+    await sleep(2000); // more than three lease lengths
+    assert.equal(lease.lost, false);
+    assert.equal(lease.signal.aborted, false);
+    assert.equal((await b.acquireLease('w', { kind: 'running' })).outcome, 'held');
+    await lease.release();
+  });
+
+  void test('a killed holder (client dropped, no more extensions) frees the lease within leaseMs', async () => {
+    const prefix = randomPrefix();
+    prefixes.push(prefix);
+    const leaseMs = 1000;
+    const holder = make(prefix, 'holder', leaseMs);
+    const other = make(prefix, 'other', leaseMs).c;
+    const r = await holder.c.acquireLease('w', { kind: 'running' });
+    assert.equal(r.outcome, 'acquired');
+    const t0 = Date.now();
+    holder.redis.disconnect(); // the holder's process "dies": its extensions fail from now on
+    let takenAfter = -1;
+    while (Date.now() - t0 < leaseMs * 2) {
+      const o = await other.acquireLease('w', { kind: 'running' });
+      if (o.outcome === 'acquired') {
+        takenAfter = Date.now() - t0;
+        await o.lease.release();
+        break;
+      }
+      await sleep(50);
+    }
+    assert.ok(takenAfter >= 0, 'another instance took the lease');
+    assert.ok(takenAfter <= leaseMs + 150, `within the lease (${takenAfter} ms)`);
+    // The dropped holder notices it can no longer extend and aborts its run.
+    const lease = (r as { lease: Lease }).lease;
+    await sleep(leaseMs);
+    assert.equal(lease.lost, true);
+    assert.equal(lease.signal.aborted, true);
+    await lease.release();
+  });
+
+  void test('a lease taken over by someone else is lost at the next extension', async () => {
+    const prefix = randomPrefix();
+    prefixes.push(prefix);
+    const a = make(prefix, 'a', 900).c;
+    const r = await a.acquireLease('w', { kind: 'running' });
+    const lease = (r as { lease: Lease }).lease;
+    await admin.set(lease.key, 'someone-else', 'PX', 5000); // the key now has another owner
+    await sleep(500);
+    assert.equal(lease.lost, true);
+    assert.equal((lease.signal.reason as { code?: string }).code, 'LEASE_LOST');
+    await lease.release();
+    assert.equal(await admin.get(lease.key), 'someone-else', 'release deletes only our own key');
+  });
+
+  void test('fixed-delay chain: compare-and-set, and last-run records', async () => {
+    const prefix = randomPrefix();
+    prefixes.push(prefix);
+    const a = make(prefix, 'a').c;
+    const b = make(prefix, 'b').c;
+    assert.equal(await a.chainEnd('w'), undefined);
+    assert.equal(await a.advanceChain('w', undefined, 1000), true);
+    assert.equal(await b.advanceChain('w', undefined, 1001), false);
+    assert.equal(await b.chainEnd('w'), 1000);
+    assert.equal(await b.advanceChain('w', 1000, 5000), true);
+    assert.equal(await a.chainEnd('w'), 5000);
+    const record = {
+      watcher: 'w',
+      slotMs: 4000,
+      instance: 'b',
+      result: 'ok' as const,
+      startedMs: 4001,
+      durationMs: 999,
+      counts: { deleted: 3 },
+    };
+    await b.recordRun(record);
+    assert.deepEqual(await a.lastRun('w'), record);
+    assert.equal(await a.lastRun('other'), undefined);
+  });
+
+  void test('Redis unreachable: claims and leases say "unavailable", no rejection escapes', async () => {
+    const prefix = randomPrefix();
+    const dead = testRedis(CLOSED_PORT);
+    clients.push(dead);
+    const c = createRedisCoordinator({ redis: dead, keyPrefix: prefix, leaseMs: 1000, instanceId: 'x' });
+    assert.equal(await c.claimSlot('w', 1000, 10_000), 'unavailable');
+    assert.equal(c.available, false);
+    assert.equal((await c.acquireLease('w', { kind: 'running' })).outcome, 'unavailable');
+    await assert.rejects(c.chainEnd('w'));
+    await c.close();
+  });
+});
