@@ -44,7 +44,12 @@ function typeName(raw: unknown): string {
 
 /** A string. `secret: true` keeps it out of every output. */
 export function stringField(
-  o: Common<string> & { secret?: boolean; allowEmpty?: boolean; maxLength?: number; check?: (v: string) => string | undefined },
+  o: Common<string> & {
+    secret?: boolean;
+    allowEmpty?: boolean;
+    maxLength?: number;
+    check?: (v: string) => string | undefined;
+  },
 ): Field<string> {
   const maxLength = o.maxLength ?? 4096;
   return {
@@ -85,7 +90,9 @@ export function intField(o: Common<number> & { min?: number; max?: number; unit?
       if (!Number.isInteger(n)) throw new FieldError(`must be a whole number, got ${n}`);
       if (n < min || n > max) {
         throw new FieldError(
-          n < 0 && min >= 0 ? `must not be negative, got ${n}` : `must be between ${min} and ${max}, got ${n}`,
+          n < 0 && min >= 0
+            ? `must not be negative, got ${n}`
+            : `must be between ${min} and ${max}, got ${n}`,
         );
       }
       return n;

@@ -1,0 +1,22 @@
+/**
+ * The configuration module's public API: schema, loader and what may be shown of a config.
+ */
+export {
+  configKeys,
+  defaultText,
+  envName,
+  ENV_PREFIX,
+  COMMON_WATCHER_KEYS,
+  type ConfigKey,
+} from './schema.js';
+export {
+  loadConfig,
+  findConfigFile,
+  configSearchPath,
+  CONFIG_FILE_NAME,
+  type LoadInput,
+  type ScheduleCheck,
+} from './load.js';
+export { effectiveConfigView, redactPaths, secretValues } from './redact.js';
+export { expandVars, type Expansion } from './expand.js';
+export { MAX_CONFIG_BYTES } from './read-file.js';

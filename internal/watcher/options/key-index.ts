@@ -1,0 +1,38 @@
+/**
+ * Look-up tables derived from the schema: leaf keys, group prefixes and environment names.
+ */
+import type { AnyWatcher } from '../watcher/registry.js';
+import { configKeys, envName, type ConfigKey } from './schema.js';
+
+/** The schema, indexed for the loader. */
+export interface KeyIndex {
+  /** Every key, in schema order. */
+  readonly keys: readonly ConfigKey[];
+  readonly byKey: ReadonlyMap<string, ConfigKey>;
+  /** Every proper prefix of a key: `mysql`, `watcher`, `watcher.clean`. */
+  readonly groups: ReadonlySet<string>;
+  /** `IAM_WATCHER_*` name -> keys; more than one key means the name is ambiguous. */
+  readonly byEnv: ReadonlyMap<string, readonly ConfigKey[]>;
+  readonly watcherNames: readonly string[];
+}
+
+/** Builds the look-up tables for a set of watchers. */
+export function indexKeys(watchers: readonly AnyWatcher[]): KeyIndex {
+  const keys = configKeys(watchers);
+  const byKey = new Map(keys.map((k) => [k.key, k]));
+  const groups = new Set<string>();
+  const byEnv = new Map<string, ConfigKey[]>();
+  for (const k of keys) {
+    const parts = k.key.split('.');
+    for (let i = 1; i < parts.length; i++) groups.add(parts.slice(0, i).join('.'));
+    const name = envName(k.key);
+    byEnv.set(name, [...(byEnv.get(name) ?? []), k]);
+  }
+  return { keys, byKey, groups, byEnv, watcherNames: watchers.map((w) => w.name) };
+}
+
+/** The first two segments of a `watcher.<name>...` path name a watcher; anything else is not one. */
+export function watcherNameOf(path: string): string | undefined {
+  const parts = path.split('.');
+  return parts[0] === 'watcher' && parts.length >= 2 ? parts[1] : undefined;
+}

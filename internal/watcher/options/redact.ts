@@ -1,0 +1,78 @@
+/**
+ * What may be shown of a config: the effective-config view for `iam-watcher validate`, and the
+ * paths pino must redact. Both come from the schema, so a watcher option marked secret is covered too.
+ */
+import type { Config } from '../config.js';
+import type { AnyWatcher } from '../watcher/registry.js';
+import { configKeys, readProp } from './schema.js';
+
+/**
+ * The effective configuration as a nested plain object in YAML shape (kebab-case keys), values as an
+ * operator would write them (`3m`, `0.0.0.0:5050`), secrets as `***` (an empty secret as `''`).
+ * Lists stay lists and booleans and numbers keep their types, so it prints as valid config YAML.
+ */
+export function effectiveConfigView(
+  config: Config,
+  watchers: readonly AnyWatcher[],
+): Record<string, unknown> {
+  const view: Record<string, unknown> = {};
+  for (const k of configKeys(watchers)) {
+    // An unset optional value (time-zone) reads back as the empty string it was written as.
+    const value = readProp(config, k.prop) ?? '';
+    setPath(
+      view,
+      k.key.split('.'),
+      k.field.secret ? k.field.format(value) : plain(k.field.kind, value, k.field.format(value)),
+    );
+  }
+  return view;
+}
+
+function plain(kind: string, value: unknown, formatted: string): unknown {
+  if (Array.isArray(value)) return [...(value as unknown[])];
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'number' && kind !== 'duration') return value;
+  return formatted;
+}
+
+function setPath(root: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = root;
+  for (const p of path.slice(0, -1)) {
+    node[p] ??= {};
+    node = node[p] as Record<string, unknown>;
+  }
+  const last = path[path.length - 1];
+  if (last !== undefined) node[last] = value;
+}
+
+/**
+ * Paths for pino's `redact` (its wildcard syntax): every secret key, by its YAML path and by its
+ * property path in {@link Config}, at the top of a log object and one level down, plus any `password`
+ * property up to two levels down.
+ */
+export function redactPaths(watchers: readonly AnyWatcher[]): string[] {
+  const paths = new Set(['password', '*.password', '*.*.password']);
+  for (const k of configKeys(watchers)) {
+    if (!k.field.secret) continue;
+    for (const path of [k.key.split('.'), [...k.prop]]) {
+      const p = path.map(segment).join('');
+      if (!p.startsWith('.')) continue;
+      paths.add(p.slice(1));
+      paths.add(`*${p}`);
+    }
+  }
+  return [...paths];
+}
+
+/** A path segment in pino's syntax: `.name`, or `["max-days"]` when it is not an identifier. */
+function segment(s: string): string {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s) ? `.${s}` : `[${JSON.stringify(s)}]`;
+}
+
+/** The non-empty secret values of a config, for scrubbing text that did not come from the schema. */
+export function secretValues(config: Config, watchers: readonly AnyWatcher[]): string[] {
+  return configKeys(watchers)
+    .filter((k) => k.field.secret)
+    .map((k) => readProp(config, k.prop))
+    .filter((v): v is string => typeof v === 'string' && v !== '');
+}

@@ -1,0 +1,388 @@
+/**
+ * The configuration schema: every key the daemon reads, in documentation order, with its field
+ * (type, default, checks, doc) and where its value lands in {@link Config}. Flags, environment
+ * names, `--help`, the validator and the effective-config view are all derived from this one list.
+ */
+import type { Config } from '../config.js';
+import type { AnyWatcher } from '../watcher/registry.js';
+import {
+  boolField,
+  durationField,
+  enumField,
+  hostPortField,
+  intField,
+  kebab,
+  listField,
+  portField,
+  stringField,
+  type Field,
+} from './fields.js';
+import {
+  checkHost,
+  checkHostPort,
+  checkInstanceId,
+  checkKeyPrefix,
+  checkOutputPath,
+  checkTimeZone,
+  checkUrlPath,
+} from './checks.js';
+
+/** One configuration key. */
+export interface ConfigKey {
+  /** Dotted YAML path: `watcher.clean.max-reserve-days`. Also the flag name (`--<key>`). */
+  readonly key: string;
+  readonly field: Field<unknown>;
+  /** Property path in {@link Config}: `['watchers', 'clean', 'options', 'maxReserveDays']`. */
+  readonly prop: readonly string[];
+  /** Shown instead of the default where the default is computed at load time (`instance-id`). */
+  readonly defaultText?: string;
+}
+
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+
+/** Keys every watcher has under `watcher.<name>.`, before its own options. */
+export const COMMON_WATCHER_KEYS = [
+  'enabled',
+  'schedule',
+  'mode',
+  'overlap',
+  'catch-up',
+  'time-zone',
+  'dry-run',
+  'batch-size',
+] as const;
+
+type Entry = readonly [key: string, prop: readonly string[], field: Field<unknown>, defaultText?: string];
+
+function entry(key: string, prop: readonly string[], field: Field<unknown>, defaultText?: string): ConfigKey {
+  return defaultText === undefined ? { key, field, prop } : { key, field, prop, defaultText };
+}
+
+function daemonKeys(): Entry[] {
+  return [
+    [
+      'health-check-path',
+      ['healthCheckPath'],
+      stringField({
+        default: 'healthz',
+        doc: 'URL path of the liveness endpoint (GET returns {"status": "ok"}).',
+        allowEmpty: false,
+        check: checkUrlPath,
+      }),
+    ],
+    [
+      'health-check-address',
+      ['healthCheckAddress'],
+      hostPortField({
+        default: { host: '0.0.0.0', port: 5050 },
+        doc: 'host:port the health, readiness and metrics HTTP server listens on.',
+      }),
+    ],
+    [
+      'startup-timeout',
+      ['startupTimeoutMs'],
+      durationField({
+        default: 30 * SECOND,
+        doc: 'How long start-up waits for MySQL and Redis before giving up with exit code 1.',
+        minMs: 100,
+      }),
+    ],
+    [
+      'shutdown-timeout',
+      ['shutdownTimeoutMs'],
+      durationField({
+        default: 3 * MINUTE,
+        doc: 'How long shutdown waits for running jobs before abandoning them.',
+      }),
+    ],
+    [
+      'instance-id',
+      ['instanceId'],
+      stringField({
+        default: '',
+        doc: 'Name of this instance in locks, logs and metrics; empty means <hostname>-<pid>.',
+        check: checkInstanceId,
+      }),
+      '<hostname>-<pid>',
+    ],
+    [
+      'lock.backend',
+      ['lock', 'backend'],
+      enumField({
+        default: 'redis',
+        values: ['redis', 'local'],
+        doc: 'Where slots are claimed: redis (cluster-wide, several instances) or local (one instance, no Redis).',
+      }),
+    ],
+    [
+      'lock.lease',
+      ['lock', 'leaseMs'],
+      durationField({
+        default: 30 * SECOND,
+        doc: 'Lease of a running slot; the holder extends it while it runs, and a crashed holder frees it after this time.',
+        minMs: SECOND,
+      }),
+    ],
+    [
+      'lock.key-prefix',
+      ['lock', 'keyPrefix'],
+      stringField({
+        default: 'iam-watcher',
+        doc: 'Prefix of every Redis key the daemon writes.',
+        check: checkKeyPrefix,
+      }),
+    ],
+  ];
+}
+
+function mysqlKeys(): Entry[] {
+  const p = (k: string): readonly string[] => ['mysql', k];
+  return [
+    [
+      'mysql.host',
+      p('host'),
+      stringField({
+        default: '127.0.0.1:3306',
+        doc: 'MySQL/MariaDB server as host:port.',
+        check: checkHostPort,
+      }),
+    ],
+    ['mysql.username', p('username'), stringField({ default: 'iam', doc: 'MySQL user name.' })],
+    [
+      'mysql.password',
+      p('password'),
+      stringField({ default: '', doc: 'MySQL password (never printed).', secret: true }),
+    ],
+    [
+      'mysql.database',
+      p('database'),
+      stringField({ default: 'iam', doc: 'Database of the IAM apiserver.', allowEmpty: false }),
+    ],
+    [
+      'mysql.max-idle-connections',
+      p('maxIdleConnections'),
+      intField({ default: 100, doc: 'Most idle connections kept in the pool.', min: 0, max: 10_000 }),
+    ],
+    [
+      'mysql.max-open-connections',
+      p('maxOpenConnections'),
+      intField({ default: 100, doc: 'Most open connections in the pool.', min: 1, max: 10_000 }),
+    ],
+    [
+      'mysql.max-connection-life-time',
+      p('maxConnectionLifeTimeMs'),
+      durationField({ default: 10 * SECOND, doc: 'Idle connections older than this are closed.' }),
+    ],
+  ];
+}
+
+function redisKeys(): Entry[] {
+  const p = (k: string): readonly string[] => ['redis', k];
+  return [
+    [
+      'redis.host',
+      p('host'),
+      stringField({
+        default: '127.0.0.1',
+        doc: 'Redis host (without port).',
+        allowEmpty: false,
+        check: checkHost,
+      }),
+    ],
+    ['redis.port', p('port'), portField({ default: 6379, doc: 'Redis port.' })],
+    [
+      'redis.addrs',
+      p('addrs'),
+      listField({
+        default: [],
+        doc: 'host:port of several independent Redis servers for quorum locks; empty means host and port.',
+        check: checkHostPort,
+      }),
+    ],
+    [
+      'redis.username',
+      p('username'),
+      stringField({ default: '', doc: 'Redis ACL user name; empty for the default user.' }),
+    ],
+    [
+      'redis.password',
+      p('password'),
+      stringField({ default: '', doc: 'Redis password (never printed).', secret: true }),
+    ],
+    [
+      'redis.database',
+      p('database'),
+      intField({ default: 0, doc: 'Redis logical database number.', min: 0, max: 255 }),
+    ],
+    [
+      'redis.master-name',
+      p('masterName'),
+      stringField({ default: '', doc: 'Sentinel master name; empty when not using Sentinel.' }),
+    ],
+    [
+      'redis.enable-cluster',
+      p('enableCluster'),
+      boolField({ default: false, doc: 'Connect to a Redis Cluster.' }),
+    ],
+    ['redis.use-ssl', p('useSsl'), boolField({ default: false, doc: 'Connect with TLS.' })],
+    [
+      'redis.ssl-insecure-skip-verify',
+      p('sslInsecureSkipVerify'),
+      boolField({ default: false, doc: 'Skip TLS certificate verification (testing only).' }),
+    ],
+    [
+      'redis.timeout',
+      p('timeoutMs'),
+      durationField({ default: 5 * SECOND, doc: 'Timeout of a Redis connect or command.', minMs: 1 }),
+    ],
+  ];
+}
+
+function logKeys(): Entry[] {
+  const p = (k: string): readonly string[] => ['log', k];
+  return [
+    [
+      'log.level',
+      p('level'),
+      enumField({
+        default: 'info',
+        values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+        doc: 'Lowest level written.',
+      }),
+    ],
+    [
+      'log.format',
+      p('format'),
+      enumField({
+        default: 'json',
+        values: ['json', 'console'],
+        doc: 'json (one object per line) or console (coloured, for people).',
+      }),
+    ],
+    [
+      'log.output-paths',
+      p('outputPaths'),
+      listField({
+        default: ['stdout'],
+        doc: 'Where logs go: stdout, stderr or file paths.',
+        check: checkOutputPath,
+      }),
+    ],
+  ];
+}
+
+function commonWatcherKeys(w: AnyWatcher): Entry[] {
+  const k = (name: string): string => `watcher.${w.name}.${name}`;
+  const p = (name: string): readonly string[] => ['watchers', w.name, name];
+  return [
+    [
+      k('enabled'),
+      p('enabled'),
+      boolField({ default: w.enabledByDefault ?? true, doc: 'Whether this watcher is scheduled.' }),
+    ],
+    [
+      k('schedule'),
+      p('schedule'),
+      stringField({
+        default: w.schedule,
+        doc: 'Cron spec (5 or 6 fields, or @daily...) or @every <duration>; quote it in YAML.',
+        allowEmpty: false,
+      }),
+    ],
+    [
+      k('mode'),
+      p('mode'),
+      enumField({
+        default: 'fixed-rate',
+        values: ['fixed-rate', 'fixed-delay'],
+        doc: 'For @every: fixed-rate (slots on a grid from the epoch) or fixed-delay (interval after the previous run ends).',
+      }),
+    ],
+    [
+      k('overlap'),
+      p('overlap'),
+      enumField({
+        default: 'skip',
+        values: ['skip', 'allow', 'delay'],
+        doc: 'A slot that comes while the previous run still runs: skip it, allow it, or delay it until the run ends.',
+      }),
+    ],
+    [
+      k('catch-up'),
+      p('catchUpMs'),
+      durationField({
+        default: 0,
+        doc: 'At start-up, run the latest missed slot if it is within this window; 0 is off.',
+      }),
+    ],
+    [
+      k('time-zone'),
+      p('timeZone'),
+      stringField({
+        default: '',
+        doc: 'IANA time zone of the cron spec; empty is the local zone.',
+        check: checkTimeZone,
+      }),
+    ],
+    [
+      k('dry-run'),
+      p('dryRun'),
+      boolField({ default: false, doc: 'Count and log what would change; change nothing.' }),
+    ],
+    [
+      k('batch-size'),
+      p('batchSize'),
+      intField({ default: 1000, doc: 'Rows per statement.', min: 1, max: 100_000, unit: 'rows' }),
+    ],
+  ];
+}
+
+function ownWatcherKeys(w: AnyWatcher): Entry[] {
+  const fields = w.options as Readonly<Record<string, Field<unknown>>>;
+  return Object.entries(fields).map(([name, field]) => {
+    const yamlName = kebab(name);
+    if ((COMMON_WATCHER_KEYS as readonly string[]).includes(yamlName)) {
+      throw new Error(
+        `watcher "${w.name}" declares option "${name}", which clashes with watcher.${w.name}.${yamlName}`,
+      );
+    }
+    return [`watcher.${w.name}.${yamlName}`, ['watchers', w.name, 'options', name], field] as const;
+  });
+}
+
+/**
+ * Every configuration key in schema order: daemon, lock, mysql, redis, log, then each watcher (common
+ * keys, then its own options). For `--help`, flags, environment names and the config reference.
+ * @throws Error when a watcher declares an option that clashes with a common watcher key.
+ */
+export function configKeys(watchers: readonly AnyWatcher[]): ConfigKey[] {
+  const entries = [
+    ...daemonKeys(),
+    ...mysqlKeys(),
+    ...redisKeys(),
+    ...logKeys(),
+    ...watchers.flatMap((w) => [...commonWatcherKeys(w), ...ownWatcherKeys(w)]),
+  ];
+  return entries.map(([key, prop, field, defaultText]) => entry(key, prop, field, defaultText));
+}
+
+/** `watcher.clean.max-reserve-days` -> `IAM_WATCHER_WATCHER_CLEAN_MAX_RESERVE_DAYS`. */
+export function envName(key: string): string {
+  return `IAM_WATCHER_${key.toUpperCase().replace(/[.-]/g, '_')}`;
+}
+
+/** Prefix of every environment variable the loader reads. */
+export const ENV_PREFIX = 'IAM_WATCHER_';
+
+/** The default shown for a key in docs and `--help` (never a secret). */
+export function defaultText(k: ConfigKey): string {
+  return k.defaultText ?? k.field.format(k.field.default);
+}
+
+/** Reads a key's value out of a compiled config by its property path. */
+export function readProp(config: Config, prop: readonly string[]): unknown {
+  let v: unknown = config;
+  for (const p of prop) v = (v as Record<string, unknown> | undefined)?.[p];
+  return v;
+}
