@@ -62,6 +62,8 @@ export interface LastRunRecord {
 /** The coordination backend. Methods that return outcomes never reject; the others may. */
 export interface Coordinator {
   readonly backend: 'redis' | 'local';
+  /** The lease length (`lock.lease`). */
+  readonly leaseMs: number;
   /** False while the backend is known to be unreachable (for readiness). */
   readonly available: boolean;
   /**

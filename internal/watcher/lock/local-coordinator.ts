@@ -45,6 +45,7 @@ export function createLocalCoordinator(options: LocalCoordinatorOptions): Coordi
 
   return {
     backend: 'local',
+    leaseMs: options.leaseMs ?? 30_000,
     available: true,
     claimSlot(watcher, slotMs, retainMs): Promise<ClaimOutcome> {
       const now = clock.now();

@@ -44,7 +44,6 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
   const keys = keyNames(options.keyPrefix);
   const health = new BackendHealth(options.logger, 'redis');
   const leases = new Set<RedisLease>();
-  const log = options.logger;
   // redlock's scripts SELECT a database themselves: give them the client's, or they use 0.
   const redlock = new Redlock(clients, { retryCount: 0, db: main.options.db ?? 0 });
   // redlock emits every failed vote (also "already locked"); without a listener the emit throws.
@@ -63,6 +62,7 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
 
   return {
     backend: 'redis',
+    leaseMs: options.leaseMs,
     get available() {
       return health.available;
     },
@@ -105,13 +105,8 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
       }
       health.ok();
       const lease = new RedisLease(watcher, key, lock, options.leaseMs, {
-        onLost: (l, reason) => {
-          leases.delete(l);
-          log?.error(
-            { event: 'lease.lost', watcher, key: l.key, err: reason },
-            `lease lost: ${reason.message}`,
-          );
-        },
+        // The scheduler logs and counts the loss (it knows the slot); here only the bookkeeping.
+        onLost: (l) => leases.delete(l),
         onReleased: (l) => leases.delete(l),
         onBackendError: (err, op) => health.failed(err, op),
         onBackendOk: () => health.ok(),

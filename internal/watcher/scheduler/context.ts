@@ -1,0 +1,166 @@
+/**
+ * What every part of the scheduler shares: the dependencies, the hooks (made safe to call) and the
+ * counters, plus the table of runs in flight that `stop()` waits for.
+ */
+import type { Logger } from 'pino';
+import type { Pool } from 'mysql2/promise';
+import type { Coordinator, Lease } from '../lock/coordinator.js';
+import type { Clock } from './clock.js';
+import type {
+  LeaseLostInfo,
+  MissedInfo,
+  RunFinishedInfo,
+  SchedulerHooks,
+  SkipReason,
+  SkippedInfo,
+  WatcherStats,
+} from './types.js';
+
+/** A run (or a slot waiting to run) that `stop()` must wait for. */
+export interface InFlight {
+  readonly watcher: string;
+  readonly done: Promise<unknown>;
+  lease: Lease | undefined;
+}
+
+/** Shared state of one scheduler. */
+export class SchedulerContext {
+  readonly stopController = new AbortController();
+  readonly inFlight = new Set<InFlight>();
+  readonly stats = new Map<string, WatcherStats>();
+
+  constructor(
+    readonly coordinator: Coordinator,
+    readonly db: Pool,
+    readonly logger: Logger,
+    readonly instanceId: string,
+    readonly clock: Clock,
+    readonly pollMs: number,
+    private readonly hooks: SchedulerHooks,
+  ) {}
+
+  get stopping(): boolean {
+    return this.stopController.signal.aborted;
+  }
+
+  statsOf(watcher: string): WatcherStats {
+    let s = this.stats.get(watcher);
+    if (s === undefined) {
+      s = {
+        runs: 0,
+        ok: 0,
+        failed: 0,
+        aborted: 0,
+        skipped: { overlap: 0, claimed: 0, 'backend-unavailable': 0 },
+        missed: 0,
+        leaseLost: 0,
+      };
+      this.stats.set(watcher, s);
+    }
+    return s;
+  }
+
+  /** Counts, logs (`run.skipped`) and reports a skipped slot. */
+  skipped(watcher: string, slotMs: number, reason: SkipReason, manual = false): void {
+    this.statsOf(watcher).skipped[reason] += 1;
+    const fields = {
+      event: 'run.skipped',
+      watcher,
+      slot: iso(slotMs),
+      instance: this.instanceId,
+      reason,
+      manual,
+    };
+    // Claimed elsewhere is the normal case in a cluster; the outage itself is logged once by the
+    // coordinator, so per-slot lines for it stay at debug too.
+    if (reason === 'overlap') this.logger.info(fields, 'slot skipped: the previous run still runs');
+    else this.logger.debug(fields, `slot skipped: ${reason}`);
+    const info: SkippedInfo = { watcher, slot: new Date(slotMs), reason };
+    this.call('onSkipped', () => this.hooks.onSkipped?.(reason, info));
+  }
+
+  /** Counts, logs (`slot.missed`) and reports missed slots. */
+  missed(info: MissedInfo): void {
+    this.statsOf(info.watcher).missed += info.count;
+    this.logger.warn(
+      {
+        event: 'slot.missed',
+        watcher: info.watcher,
+        count: info.count,
+        first: info.first.toISOString(),
+        last: info.last.toISOString(),
+        cause: info.cause,
+        instance: this.instanceId,
+      },
+      info.cause === 'late'
+        ? 'slots missed: the process woke up too late'
+        : 'slots missed: no instance ran them',
+    );
+    this.call('onMissed', () => this.hooks.onMissed?.(info));
+  }
+
+  /** Counts, logs (`lease.lost`) and reports a lost lease. */
+  leaseLost(info: LeaseLostInfo, reason: unknown): void {
+    this.statsOf(info.watcher).leaseLost += 1;
+    this.logger.error(
+      {
+        event: 'lease.lost',
+        watcher: info.watcher,
+        slot: info.slot.toISOString(),
+        instance: this.instanceId,
+        key: info.key,
+        err: reason,
+      },
+      'lease lost: the run is aborted',
+    );
+    this.call('onLeaseLost', () => this.hooks.onLeaseLost?.(info));
+  }
+
+  runStarted(watcher: string, slotMs: number, manual: boolean): void {
+    this.call('onRunStarted', () => this.hooks.onRunStarted?.({ watcher, slot: new Date(slotMs), manual }));
+  }
+
+  runFinished(info: RunFinishedInfo): void {
+    const s = this.statsOf(info.watcher);
+    s.runs += 1;
+    s[info.result] += 1;
+    this.call('onRunFinished', () => this.hooks.onRunFinished?.(info));
+  }
+
+  /** Tracks a promise until it settles. */
+  track(entry: InFlight): void {
+    this.inFlight.add(entry);
+    void entry.done.finally(() => this.inFlight.delete(entry));
+  }
+
+  private call(hook: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.logger.error({ event: 'hook.failed', hook, err }, `scheduler hook ${hook} threw`);
+    }
+  }
+}
+
+/** ISO 8601, UTC. */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** Waits on the scheduler's clock; ends early when the scheduler stops. */
+export function sleep(ctx: SchedulerContext, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const signal = ctx.stopController.signal;
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const done = (): void => {
+      ctx.clock.clearTimeout(handle);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const handle = ctx.clock.setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,120 @@
+/**
+ * One run under a held lease: build the run context, call the watcher, catch whatever it throws,
+ * release the lease, and log the one `run.finished` line (DESIGN §7).
+ */
+import type { WatcherConfig } from '../config.js';
+import type { Lease } from '../lock/coordinator.js';
+import type { AnyWatcher, RunCounts, RunContext } from '../watcher/registry.js';
+import type { InFlight, SchedulerContext } from './context.js';
+import { iso } from './context.js';
+import type { RunResult } from './types.js';
+
+/** What a finished run reports back to its caller. */
+export interface ExecutedRun {
+  readonly result: RunResult;
+  readonly counts: RunCounts;
+  readonly startedMs: number;
+  readonly endedMs: number;
+  readonly durationMs: number;
+  readonly error?: string;
+}
+
+/** Parameters of {@link executeRun}. */
+export interface ExecuteRunParams {
+  readonly watcher: AnyWatcher;
+  readonly config: WatcherConfig;
+  readonly slotMs: number;
+  readonly lease: Lease;
+  readonly manual: boolean;
+  readonly dryRun?: boolean;
+  /** The in-flight entry to attach the lease to (so `stop()` can release it when abandoning). */
+  readonly inFlight?: InFlight;
+}
+
+/** Runs a watcher once. Never rejects. The lease is released before it resolves. */
+export async function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Promise<ExecutedRun> {
+  const name = p.watcher.name;
+  const logger = ctx.logger.child({ watcher: name });
+  const slot = iso(p.slotMs);
+  if (p.inFlight) p.inFlight.lease = p.lease;
+  const signal = AbortSignal.any([p.lease.signal, ctx.stopController.signal]);
+  const onLost = (): void => {
+    if (p.lease.lost)
+      ctx.leaseLost({ watcher: name, slot: new Date(p.slotMs), key: p.lease.key }, p.lease.signal.reason);
+  };
+  p.lease.signal.addEventListener('abort', onLost, { once: true });
+
+  const runContext: RunContext<object> = {
+    watcher: name,
+    slot: new Date(p.slotMs),
+    instanceId: ctx.instanceId,
+    logger,
+    signal,
+    options: p.config.options,
+    settings: { dryRun: p.dryRun ?? p.config.dryRun, batchSize: p.config.batchSize },
+    db: ctx.db,
+  };
+  const startedMs = ctx.clock.now();
+  logger.info({ event: 'run.started', slot, instance: ctx.instanceId, manual: p.manual }, 'run started');
+  ctx.runStarted(name, p.slotMs, p.manual);
+
+  let result: RunResult = 'ok';
+  let counts: RunCounts = {};
+  let failure: unknown;
+  try {
+    counts = (await p.watcher.run(runContext)) ?? {};
+  } catch (err) {
+    failure = err;
+    result = signal.aborted ? 'aborted' : 'failed';
+  }
+  const endedMs = ctx.clock.now();
+  const durationMs = endedMs - startedMs;
+  p.lease.signal.removeEventListener('abort', onLost);
+  await p.lease.release();
+
+  const error = failure === undefined ? undefined : errorMessage(failure);
+  const line = {
+    ...counts,
+    event: 'run.finished',
+    watcher: name,
+    slot,
+    instance: ctx.instanceId,
+    durationMs,
+    result,
+    ...(p.manual ? { manual: true } : {}),
+  };
+  if (result === 'ok') logger.info(line, 'run finished');
+  else if (result === 'aborted') logger.warn({ ...line, err: failure }, 'run aborted');
+  else logger.error({ ...line, err: failure }, `run of watcher "${name}" failed: ${error ?? ''}`);
+
+  try {
+    await ctx.coordinator.recordRun({
+      watcher: name,
+      slotMs: p.slotMs,
+      instance: ctx.instanceId,
+      result,
+      startedMs,
+      durationMs,
+      counts,
+      ...(error === undefined ? {} : { error }),
+      ...(p.manual ? { manual: true } : {}),
+    });
+  } catch (err) {
+    logger.debug({ event: 'last-run.unsaved', err }, 'could not store the last-run record');
+  }
+  ctx.runFinished({
+    watcher: name,
+    slot: new Date(p.slotMs),
+    instance: ctx.instanceId,
+    result,
+    durationMs,
+    counts,
+    manual: p.manual,
+    ...(error === undefined ? {} : { error }),
+  });
+  return { result, counts, startedMs, endedMs, durationMs, ...(error === undefined ? {} : { error }) };
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

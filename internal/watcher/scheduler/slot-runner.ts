@@ -1,0 +1,135 @@
+/**
+ * One slot, start to end: claim it cluster-wide, apply the overlap policy through the "running"
+ * lease, run it under that lease, and (fixed-delay) move the chain to the run's end.
+ */
+import type { WatcherConfig } from '../config.js';
+import type { Lease, LeaseScope } from '../lock/coordinator.js';
+import type { AnyWatcher } from '../watcher/registry.js';
+import type { InFlight, SchedulerContext } from './context.js';
+import { sleep } from './context.js';
+import { executeRun } from './execute-run.js';
+import type { ExecutedRun } from './execute-run.js';
+import type { Schedule } from './spec.js';
+
+/** How long a claim key lives, in units of max(lease, gap between slots). */
+const CLAIM_RETAIN_FACTOR = 3;
+const MIN_CLAIM_RETAIN_MS = 60_000;
+
+/** What became of a slot. */
+export type SlotOutcome =
+  | { readonly kind: 'ran'; readonly run: ExecutedRun; readonly chainEnd: number | undefined }
+  | { readonly kind: 'claimed-elsewhere' }
+  | { readonly kind: 'skipped' };
+
+/** The watcher, config and schedule as they are now (a reload may change them between slots). */
+export type CurrentEntry = () => { watcher: AnyWatcher; config: WatcherConfig; schedule: Schedule };
+
+/** Runs slots of one watcher. */
+export class SlotRunner {
+  /** A slot of this instance waits for the running one (overlap delay). */
+  #waiting = false;
+
+  constructor(
+    private readonly ctx: SchedulerContext,
+    private readonly current: CurrentEntry,
+  ) {}
+
+  /**
+   * Claims and runs one slot. Never rejects.
+   * @param opts.chainEnd fixed-delay: the chain end this slot follows (moved to the run's end after).
+   */
+  async runSlot(slotMs: number, opts: { chainEnd?: number | undefined } = {}): Promise<SlotOutcome> {
+    const { watcher, config, schedule } = this.current();
+    const name = watcher.name;
+    if (this.ctx.stopping) return { kind: 'skipped' };
+    const claim = await this.ctx.coordinator.claimSlot(name, slotMs, this.#retainMs(schedule, slotMs));
+    if (claim !== 'claimed') {
+      this.ctx.skipped(name, slotMs, claim === 'taken' ? 'claimed' : 'backend-unavailable');
+      return claim === 'taken' ? { kind: 'claimed-elsewhere' } : { kind: 'skipped' };
+    }
+    const scope: LeaseScope =
+      config.overlap === 'allow' && schedule.mode !== 'fixed-delay'
+        ? { kind: 'slot', slotMs }
+        : { kind: 'running' };
+    const inFlight: InFlight = { watcher: name, done: Promise.resolve(), lease: undefined };
+    let lease = await this.#lease(name, slotMs, scope);
+    if (lease === 'held' && config.overlap === 'delay')
+      lease = await this.#waitForRunning(name, slotMs, inFlight);
+    if (lease === 'held' || lease === 'unavailable') {
+      this.ctx.skipped(name, slotMs, lease === 'held' ? 'overlap' : 'backend-unavailable');
+      return { kind: 'skipped' };
+    }
+    if (this.ctx.stopping) {
+      await lease.release();
+      return { kind: 'skipped' };
+    }
+    const running = executeRun(this.ctx, { watcher, config, slotMs, lease, manual: false, inFlight });
+    this.ctx.track({ ...inFlight, done: running, lease });
+    const run = await running;
+    if (schedule.mode !== 'fixed-delay') return { kind: 'ran', run, chainEnd: undefined };
+    return { kind: 'ran', run, chainEnd: await this.#advanceChain(name, opts.chainEnd, run.endedMs) };
+  }
+
+  async #lease(name: string, slotMs: number, scope: LeaseScope): Promise<Lease | 'held' | 'unavailable'> {
+    const r = await this.ctx.coordinator.acquireLease(name, scope);
+    return r.outcome === 'acquired' ? r.lease : r.outcome;
+  }
+
+  /** Overlap delay: at most one slot waits, cluster-wide (the "waiting" lease), polling the running one. */
+  async #waitForRunning(
+    name: string,
+    slotMs: number,
+    inFlight: InFlight,
+  ): Promise<Lease | 'held' | 'unavailable'> {
+    if (this.#waiting) return 'held';
+    const marker = await this.#lease(name, slotMs, { kind: 'waiting' });
+    if (typeof marker === 'string') return marker;
+    this.#waiting = true;
+    inFlight.lease = marker;
+    this.ctx.logger.info(
+      {
+        event: 'run.delayed',
+        watcher: name,
+        slot: new Date(slotMs).toISOString(),
+        instance: this.ctx.instanceId,
+      },
+      'slot waits for the previous run to end',
+    );
+    try {
+      while (!this.ctx.stopping && !marker.lost) {
+        await sleep(this.ctx, this.ctx.pollMs);
+        if (this.ctx.stopping || marker.lost) break;
+        const r = await this.#lease(name, slotMs, { kind: 'running' });
+        if (r !== 'held') return r;
+      }
+      return 'held';
+    } finally {
+      this.#waiting = false;
+      await marker.release();
+    }
+  }
+
+  /** Moves the chain from the end this slot followed to this run's end; returns the chain's end. */
+  async #advanceChain(
+    name: string,
+    expected: number | undefined,
+    endMs: number,
+  ): Promise<number | undefined> {
+    try {
+      if (await this.ctx.coordinator.advanceChain(name, expected, endMs)) return endMs;
+      return await this.ctx.coordinator.chainEnd(name);
+    } catch (err) {
+      this.ctx.logger.warn(
+        { event: 'chain.unsaved', watcher: name, err },
+        'could not store the fixed-delay chain',
+      );
+      return endMs;
+    }
+  }
+
+  #retainMs(schedule: Schedule, slotMs: number): number {
+    const gap = schedule.intervalMs ?? schedule.next(slotMs) - slotMs;
+    const base = Math.max(this.ctx.coordinator.leaseMs, Number.isFinite(gap) ? gap : 0);
+    return Math.max(MIN_CLAIM_RETAIN_MS, base * CLAIM_RETAIN_FACTOR);
+  }
+}
