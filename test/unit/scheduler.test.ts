@@ -8,7 +8,7 @@ import type { SchedulerHooks } from '../../internal/watcher/scheduler/scheduler.
 import { createLocalCoordinator } from '../../internal/watcher/lock/index.js';
 import type { Coordinator } from '../../internal/watcher/lock/index.js';
 import type { WatcherConfig } from '../../internal/watcher/config.js';
-import type { AnyWatcher, RunContext } from '../../internal/watcher/watcher/registry.js';
+import type { RunContext } from '../../internal/watcher/watcher/registry.js';
 
 const T0 = Date.UTC(2030, 0, 1, 0, 0, 0); // a whole second, a whole day
 const fakeDb = {} as Pool;
