@@ -22,6 +22,8 @@ export interface FindConfigInput {
   readonly configPath?: string | undefined;
   readonly cwd: string;
   readonly homeDir: string;
+  /** Replaces {@link configSearchPath} (tests, packagers with other locations). */
+  readonly searchPath?: readonly string[] | undefined;
 }
 
 function isFile(path: string): boolean {
@@ -43,5 +45,5 @@ export function findConfigFile(
   exists: (path: string) => boolean = isFile,
 ): string | undefined {
   if (input.configPath !== undefined && input.configPath !== '') return resolve(input.cwd, input.configPath);
-  return configSearchPath(input.cwd, input.homeDir).find((p) => exists(p));
+  return (input.searchPath ?? configSearchPath(input.cwd, input.homeDir)).find((p) => exists(p));
 }

@@ -29,6 +29,8 @@ export interface LoadInput {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
   readonly homeDir: string;
+  /** Replaces the search path `./`, `~/.iam/`, `/etc/iam/` (tests; packagers with other locations). */
+  readonly searchPath?: readonly string[] | undefined;
   readonly hostname: string;
   readonly pid: number;
   readonly watchers: readonly AnyWatcher[];

@@ -3,6 +3,7 @@
  * the hint operators need most: an unquoted cron spec (`*` starts an alias, `@` is reserved).
  */
 import { LineCounter, isAlias, parseDocument, visit, type Document, type Node } from 'yaml';
+import { MAX_NESTING, nestsTooDeeply } from './nesting.js';
 import { Problems, WHOLE_CONFIG } from './problems.js';
 
 /** A parsed file: the document, positions, and an alias resolver. */
@@ -19,6 +20,10 @@ export const MAX_ALIASES = 100;
 
 /** Parses `text`; returns the document, or undefined with the problems added. */
 export function parseYaml(text: string, file: string, problems: Problems): ParsedYaml | undefined {
+  if (nestsTooDeeply(text)) {
+    problems.add(WHOLE_CONFIG, `invalid YAML: nested more than ${MAX_NESTING} levels deep`, file);
+    return undefined;
+  }
   const lines = new LineCounter();
   let doc: Document.Parsed;
   try {
