@@ -301,6 +301,20 @@ void describe('keys', () => {
     ]);
   });
 
+  void it('ignores the variables Kubernetes derives from a Service named iam-watcher', () => {
+    const env = {
+      IAM_WATCHER_SERVICE_HOST: '10.0.0.7',
+      IAM_WATCHER_SERVICE_PORT: '5050',
+      IAM_WATCHER_SERVICE_PORT_HTTP: '5050',
+      IAM_WATCHER_PORT: 'tcp://10.0.0.7:5050',
+      IAM_WATCHER_PORT_5050_TCP: 'tcp://10.0.0.7:5050',
+      IAM_WATCHER_PORT_5050_TCP_ADDR: '10.0.0.7',
+      IAM_WATCHER_PORT_5050_TCP_PORT: '5050',
+      IAM_WATCHER_PORT_5050_TCP_PROTO: 'tcp',
+    };
+    assert.equal(loadConfig(input({ env })).healthCheckAddress.port, 5050);
+  });
+
   void it('reports an env name that two keys map to', () => {
     const clash: AnyWatcher[] = [
       {

@@ -18,7 +18,7 @@ export function envValues(
 ): RawValue[] {
   const out: RawValue[] = [];
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
+    if (!name.startsWith(ENV_PREFIX) || value === undefined || isServiceLink(name, index)) continue;
     const keys = index.byEnv.get(name) ?? [];
     const first = keys[0];
     if (first === undefined) {
@@ -31,6 +31,18 @@ export function envValues(
     }
   }
   return out;
+}
+
+/**
+ * Kubernetes gives every pod `<SERVICE>_SERVICE_HOST`, `<SERVICE>_PORT`, `<SERVICE>_PORT_5050_TCP...`
+ * for each Service in its namespace; a Service named iam-watcher yields `IAM_WATCHER_PORT=tcp://...`.
+ * Those are not settings, and refusing them would stop the daemon from starting in its own cluster.
+ */
+function isServiceLink(name: string, index: KeyIndex): boolean {
+  return (
+    !index.byEnv.has(name) &&
+    /^IAM_WATCHER_(SERVICE_(HOST|PORT)(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_[A-Z]+)?)?)$/.test(name)
+  );
 }
 
 /** One value per flag; flags are named by key path (`watcher.clean.max-reserve-days`). */

@@ -7,7 +7,7 @@
 import { isAlias, isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml';
 import { expandVars } from './expand.js';
 import type { KeyIndex } from './key-index.js';
-import { Problems } from './problems.js';
+import { Problems, WHOLE_CONFIG } from './problems.js';
 import type { RawValue } from './raw-value.js';
 import { didYouMean, suggestKey } from './suggest.js';
 import type { ParsedYaml } from './yaml-doc.js';
@@ -26,7 +26,7 @@ export function fileValues(ctx: WalkContext, file: string): RawValue[] {
   if (root === null || (isScalar(root) && root.value === null)) return [];
   if (!isMap(root)) {
     ctx.problems.add(
-      '(config)',
+      WHOLE_CONFIG,
       `${file} must be a YAML mapping of keys (such as mysql: and watcher:), got ${shape(root)}`,
     );
     return [];
@@ -41,7 +41,7 @@ function walkMap(ctx: WalkContext, map: YAMLMap, prefix: string, out: RawValue[]
     const keyNode = pair.key as Node | null;
     const where = ctx.yaml.where(keyNode?.range?.[0]);
     if (!isScalar(keyNode) || (typeof keyNode.value !== 'string' && typeof keyNode.value !== 'number')) {
-      ctx.problems.add(prefix || '(config)', 'keys must be plain names such as max-reserve-days', where);
+      ctx.problems.add(prefix || WHOLE_CONFIG, 'keys must be plain names such as max-reserve-days', where);
       continue;
     }
     const path = prefix ? `${prefix}.${String(keyNode.value)}` : String(keyNode.value);

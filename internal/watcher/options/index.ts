@@ -1,14 +1,8 @@
 /**
  * The configuration module's public API: schema, loader and what may be shown of a config.
  */
-export {
-  configKeys,
-  defaultText,
-  envName,
-  ENV_PREFIX,
-  COMMON_WATCHER_KEYS,
-  type ConfigKey,
-} from './schema.js';
+export { configKeys, defaultText, envName, ENV_PREFIX, type ConfigKey } from './schema.js';
+export { COMMON_WATCHER_KEYS } from './watcher-keys.js';
 export {
   loadConfig,
   findConfigFile,

@@ -5,13 +5,13 @@
  */
 import type { Config } from '../config.js';
 import type { AnyWatcher } from '../watcher/registry.js';
+import { commonWatcherKeys, ownWatcherKeys, type Entry } from './watcher-keys.js';
 import {
   boolField,
   durationField,
   enumField,
   hostPortField,
   intField,
-  kebab,
   listField,
   portField,
   stringField,
@@ -23,7 +23,6 @@ import {
   checkInstanceId,
   checkKeyPrefix,
   checkOutputPath,
-  checkTimeZone,
   checkUrlPath,
 } from './checks.js';
 
@@ -40,20 +39,6 @@ export interface ConfigKey {
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
-
-/** Keys every watcher has under `watcher.<name>.`, before its own options. */
-export const COMMON_WATCHER_KEYS = [
-  'enabled',
-  'schedule',
-  'mode',
-  'overlap',
-  'catch-up',
-  'time-zone',
-  'dry-run',
-  'batch-size',
-] as const;
-
-type Entry = readonly [key: string, prop: readonly string[], field: Field<unknown>, defaultText?: string];
 
 function entry(key: string, prop: readonly string[], field: Field<unknown>, defaultText?: string): ConfigKey {
   return defaultText === undefined ? { key, field, prop } : { key, field, prop, defaultText };
@@ -270,85 +255,6 @@ function logKeys(): Entry[] {
       }),
     ],
   ];
-}
-
-function commonWatcherKeys(w: AnyWatcher): Entry[] {
-  const k = (name: string): string => `watcher.${w.name}.${name}`;
-  const p = (name: string): readonly string[] => ['watchers', w.name, name];
-  return [
-    [
-      k('enabled'),
-      p('enabled'),
-      boolField({ default: w.enabledByDefault ?? true, doc: 'Whether this watcher is scheduled.' }),
-    ],
-    [
-      k('schedule'),
-      p('schedule'),
-      stringField({
-        default: w.schedule,
-        doc: 'Cron spec (5 or 6 fields, or @daily...) or @every <duration>; quote it in YAML.',
-        allowEmpty: false,
-      }),
-    ],
-    [
-      k('mode'),
-      p('mode'),
-      enumField({
-        default: 'fixed-rate',
-        values: ['fixed-rate', 'fixed-delay'],
-        doc: 'For @every: fixed-rate (slots on a grid from the epoch) or fixed-delay (interval after the previous run ends).',
-      }),
-    ],
-    [
-      k('overlap'),
-      p('overlap'),
-      enumField({
-        default: 'skip',
-        values: ['skip', 'allow', 'delay'],
-        doc: 'A slot that comes while the previous run still runs: skip it, allow it, or delay it until the run ends.',
-      }),
-    ],
-    [
-      k('catch-up'),
-      p('catchUpMs'),
-      durationField({
-        default: 0,
-        doc: 'At start-up, run the latest missed slot if it is within this window; 0 is off.',
-      }),
-    ],
-    [
-      k('time-zone'),
-      p('timeZone'),
-      stringField({
-        default: '',
-        doc: 'IANA time zone of the cron spec; empty is the local zone.',
-        check: checkTimeZone,
-      }),
-    ],
-    [
-      k('dry-run'),
-      p('dryRun'),
-      boolField({ default: false, doc: 'Count and log what would change; change nothing.' }),
-    ],
-    [
-      k('batch-size'),
-      p('batchSize'),
-      intField({ default: 1000, doc: 'Rows per statement.', min: 1, max: 100_000, unit: 'rows' }),
-    ],
-  ];
-}
-
-function ownWatcherKeys(w: AnyWatcher): Entry[] {
-  const fields = w.options as Readonly<Record<string, Field<unknown>>>;
-  return Object.entries(fields).map(([name, field]) => {
-    const yamlName = kebab(name);
-    if ((COMMON_WATCHER_KEYS as readonly string[]).includes(yamlName)) {
-      throw new Error(
-        `watcher "${w.name}" declares option "${name}", which clashes with watcher.${w.name}.${yamlName}`,
-      );
-    }
-    return [`watcher.${w.name}.${yamlName}`, ['watchers', w.name, 'options', name], field] as const;
-  });
 }
 
 /**
