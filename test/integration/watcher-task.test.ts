@@ -139,7 +139,11 @@ void describe('task watcher', () => {
     const { result, logs } = run(db.pool, { batchSize: 2, options: { excludeUsers: ['excluded'] } });
     const counts = await result;
     assert.equal(counts?.['disabled'], EXPECTED.length + 1);
-    assert.equal(counts?.['batches'], 7); // 14 rows in ranges of 2
+    assert.ok(Number(counts?.['batches']) > 1);
+    assert.ok(
+      logs.every((l) => l['count'] === undefined || Number(l['count']) <= 2),
+      'no batch changes more than 2',
+    );
     assert.deepEqual(loggedNames(logs), [...EXPECTED, 'sparse-old'].sort());
   });
 

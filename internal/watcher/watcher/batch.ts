@@ -1,15 +1,15 @@
 /**
  * Primary-key-range batching shared by the IAM watchers.
  *
- * A run walks a table in ranges of its primary key, each holding at most `batchSize` rows, and
- * applies one short, atomic statement (or transaction) per range. Why ranges of the key and not
+ * A run walks a table in ranges of its primary key and applies short, atomic batches (one statement
+ * or one transaction, changing at most `batchSize` rows) to each range. Why ranges of the key and not
  * `... ORDER BY id LIMIT n` on the predicate: the IAM tables have no index on the columns the
  * watchers filter on (`loginedAt`, `deletedAt`, `expires`), so a `LIMIT` loop rescans the table from
  * its start for every batch (quadratic), and a single set-based statement holds its row locks for
- * seconds. A key range is found by an index walk of `batchSize` entries and each statement reads only
- * its range, so a run reads the table about twice, and no statement outlives its range.
+ * seconds. A key range is found by a walk of the primary key and each statement reads only its range,
+ * so a run reads the table about twice, and no statement outlives its range.
  *
- * Range bounds come from the rows themselves (`LIMIT 1 OFFSET batchSize`), not from id arithmetic:
+ * Range bounds come from the rows themselves (`LIMIT 1 OFFSET span`), not from id arithmetic:
  * ids may be sparse (`policy_audit` ids are the ids of deleted policies) and a fixed id width would
  * then mean many empty statements, or a huge one where ids are dense.
  */
@@ -34,77 +34,120 @@ export function rangeCondition(range: KeyRange): { sql: string; params: RowId[] 
   };
 }
 
-/**
- * Yields the key ranges of `table` (a constant, trusted name), each with at most `batchSize` rows.
- * The last range ends at the largest id seen when the walk started: rows inserted during a run are
- * new, so none of the watchers would change them anyway.
- */
-export async function* keyRanges(
+/** The first and last id of `table` (a constant, trusted name), or undefined when it is empty. */
+async function tableBounds(
   conn: PoolConnection,
   table: string,
-  batchSize: number,
-): AsyncGenerator<KeyRange> {
-  const [bounds] = await conn.query<RowDataPacket[]>('SELECT MIN(`id`) AS lo, MAX(`id`) AS hi FROM ??', [
+): Promise<{ lo: RowId; hi: RowId } | undefined> {
+  const [rows] = await conn.query<RowDataPacket[]>('SELECT MIN(`id`) AS lo, MAX(`id`) AS hi FROM ??', [
     table,
   ]);
-  const lo = bounds[0]?.['lo'] as RowId | null | undefined;
-  const hi = bounds[0]?.['hi'] as RowId | null | undefined;
-  if (lo === null || lo === undefined || hi === null || hi === undefined) return;
-  let from: RowId = lo;
-  for (;;) {
-    const [next] = await conn.query<RowDataPacket[]>(
-      'SELECT `id` FROM ?? WHERE `id` >= ? AND `id` <= ? ORDER BY `id` LIMIT 1 OFFSET ?',
-      [table, from, hi, batchSize],
-    );
-    const to = next[0]?.['id'] as RowId | undefined;
-    if (to === undefined) {
-      yield { from, to: hi, toInclusive: true };
-      return;
-    }
-    yield { from, to, toInclusive: false };
-    from = to;
-  }
+  const lo = rows[0]?.['lo'] as RowId | null | undefined;
+  const hi = rows[0]?.['hi'] as RowId | null | undefined;
+  return lo === null || lo === undefined || hi === null || hi === undefined ? undefined : { lo, hi };
+}
+
+/**
+ * The range of the next `span` rows from `from`. It ends at the largest id seen when the walk
+ * started: rows inserted during a run are new, so no watcher would change them anyway.
+ */
+async function nextRange(
+  conn: PoolConnection,
+  table: string,
+  from: RowId,
+  hi: RowId,
+  span: number,
+): Promise<KeyRange> {
+  const [rows] = await conn.query<RowDataPacket[]>(
+    'SELECT `id` FROM ?? WHERE `id` >= ? AND `id` <= ? ORDER BY `id` LIMIT 1 OFFSET ?',
+    [table, from, hi, span],
+  );
+  const to = rows[0]?.['id'] as RowId | undefined;
+  return to === undefined ? { from, to: hi, toInclusive: true } : { from, to, toInclusive: false };
+}
+
+/** A range never holds more rows than this many batch sizes: it bounds one statement's scan. */
+const MAX_SPAN_FACTOR = 16;
+/** Aim a little under the limit, so a range rarely needs a second pass. */
+const TARGET_FILL = 0.8;
+
+/**
+ * The number of rows the next range should hold so that about `batchSize` of them match, judging
+ * by the range just done: sparse matches (a second run, a clean table) widen the ranges, dense
+ * ones narrow them, within [batchSize, MAX_SPAN_FACTOR * batchSize].
+ */
+export function nextSpan(span: number, matched: number, batchSize: number): number {
+  const want = matched === 0 ? span * 2 : Math.floor((span * batchSize * TARGET_FILL) / matched);
+  return Math.min(MAX_SPAN_FACTOR * batchSize, Math.max(batchSize, want));
 }
 
 /** What {@link forEachKeyRange} needs. */
 export interface KeyRangeLoop {
   readonly conn: PoolConnection;
   readonly table: string;
+  /** Most rows one batch may change (and so lock). */
   readonly batchSize: number;
+  /** A dry run changes nothing, so each range is read once, whole. */
+  readonly dryRun: boolean;
   readonly signal: AbortSignal;
   readonly logger: Logger;
-  /** Applies one range atomically; returns the rows it changed (or, in a dry run, would change). */
-  readonly each: (range: KeyRange, batch: number) => Promise<number>;
+  /**
+   * Applies one batch to the range, atomically: changes at most `limit` matching rows, the lowest
+   * ids first (in a dry run `limit` is undefined: count them all). Returns the rows changed.
+   */
+  readonly each: (range: KeyRange, limit: number | undefined, batch: number) => Promise<number>;
 }
 
 /** Totals of a {@link forEachKeyRange} walk. */
 export interface KeyRangeTotals {
   /** Rows changed (or that would change in a dry run). */
   readonly rows: number;
-  /** Ranges processed. */
+  /** Batches (transactions) run. */
   readonly batches: number;
 }
 
 /**
- * Runs `each` over every key range of the table, one range at a time.
+ * Runs `each` over the whole table, range by range, one batch at a time.
  *
- * The signal is checked before every range, never inside one: each range is atomic, so an aborted run
- * leaves every row of a range either done or untouched. On abort it logs the partial totals and throws
+ * Why ranges wider than a batch: a commit costs a log flush, so a batch per `batchSize` scanned rows
+ * makes a run several times slower than the one-statement floor when few rows match. A range is
+ * sized to hold about `batchSize` matching rows (see {@link nextSpan}); a batch still changes at most
+ * `batchSize` rows, and a range with more is simply run again (the rows done no longer match).
+ *
+ * The signal is checked before every batch, never inside one: each batch is atomic, so an aborted
+ * run leaves every row either done or untouched. On abort it logs the partial totals and throws
  * `signal.reason` (a DOMException named `AbortError` unless the aborter gave another reason), so the
  * scheduler records the run as aborted.
  */
 export async function forEachKeyRange(loop: KeyRangeLoop): Promise<KeyRangeTotals> {
+  const bounds = await tableBounds(loop.conn, loop.table);
   let rows = 0;
   let batches = 0;
-  for await (const range of keyRanges(loop.conn, loop.table, loop.batchSize)) {
-    if (loop.signal.aborted) {
-      loop.logger.warn({ changedSoFar: rows, batches }, 'run aborted between batches; finished batches stay');
-      loop.signal.throwIfAborted();
+  if (!bounds) return { rows, batches };
+  const limit = loop.dryRun ? undefined : loop.batchSize;
+  let span = loop.batchSize;
+  let from = bounds.lo;
+  for (;;) {
+    const range = await nextRange(loop.conn, loop.table, from, bounds.hi, span);
+    let matched = 0;
+    for (;;) {
+      if (loop.signal.aborted) {
+        loop.logger.warn(
+          { changedSoFar: rows + matched, batches },
+          'run aborted between batches; finished batches stay',
+        );
+        loop.signal.throwIfAborted();
+      }
+      batches += 1;
+      const n = await withLockRetry(() => loop.each(range, limit, batches), loop.logger);
+      matched += n;
+      if (limit === undefined || n < limit) break;
     }
-    batches += 1;
-    rows += await withLockRetry(() => loop.each(range, batches), loop.logger);
+    rows += matched;
+    if (range.toInclusive) return { rows, batches };
+    from = range.to;
+    span = nextSpan(span, matched, loop.batchSize);
   }
-  return { rows, batches };
 }
 
 /** MariaDB/MySQL errors after which the whole transaction was rolled back and may simply be retried. */

@@ -16,16 +16,19 @@ export interface CleanOptions {
 
 const EXPIRED = 'UNIX_TIMESTAMP(`deletedAt`) < ?';
 
-/** Deletes (or counts, in a dry run) the expired audit rows of one key range. */
+/**
+ * Deletes up to `limit` expired audit rows of one key range, lowest ids first. A dry run (`limit`
+ * undefined) only counts every match.
+ */
 async function cleanRange(
   conn: PoolConnection,
   range: KeyRange,
   cutoff: number,
-  dryRun: boolean,
+  limit: number | undefined,
 ): Promise<number> {
   const r = rangeCondition(range);
   const params = [...r.params, cutoff];
-  if (dryRun) {
+  if (limit === undefined) {
     const [rows] = await conn.query<RowDataPacket[]>(
       `SELECT COUNT(*) AS n FROM \`policy_audit\` WHERE ${r.sql} AND ${EXPIRED}`,
       params,
@@ -34,8 +37,8 @@ async function cleanRange(
   }
   return inTransaction(conn, async () => {
     const [result] = await conn.query<ResultSetHeader>(
-      `DELETE FROM \`policy_audit\` WHERE ${r.sql} AND ${EXPIRED}`,
-      params,
+      `DELETE FROM \`policy_audit\` WHERE ${r.sql} AND ${EXPIRED} ORDER BY \`id\` LIMIT ?`,
+      [...params, limit],
     );
     return result.affectedRows;
   });
@@ -50,10 +53,11 @@ async function run(ctx: RunContext<CleanOptions>): Promise<RunCounts> {
       conn,
       table: 'policy_audit',
       batchSize: settings.batchSize,
+      dryRun: settings.dryRun,
       signal,
       logger,
-      each: async (range, batch) => {
-        const n = await cleanRange(conn, range, cutoff, settings.dryRun);
+      each: async (range, limit, batch) => {
+        const n = await cleanRange(conn, range, cutoff, limit);
         logger.debug(
           { batch, fromId: range.from, toId: range.to, count: n, dryRun: settings.dryRun },
           'audit batch',

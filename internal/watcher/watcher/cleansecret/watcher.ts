@@ -23,24 +23,27 @@ interface Expired extends RowDataPacket {
   username: string;
 }
 
-/** Deletes the expired secrets of one key range; returns them as `username/name` (never the key). */
+/**
+ * Deletes up to `limit` expired secrets of one key range, lowest ids first; returns them as
+ * `username/name` (never the key). A dry run (`limit` undefined) only names every match.
+ */
 async function cleanRange(
   conn: PoolConnection,
   range: KeyRange,
   cutoff: number,
-  dryRun: boolean,
+  limit: number | undefined,
 ): Promise<string[]> {
   const r = rangeCondition(range);
   const select = `SELECT \`id\`, \`name\`, \`username\` FROM \`secret\` WHERE ${r.sql} AND ${EXPIRED} ORDER BY \`id\``;
   const params = [...r.params, cutoff];
   const label = (rows: Expired[]): string[] => rows.map((s) => `${s.username}/${s.name}`);
-  if (dryRun) {
+  if (limit === undefined) {
     const [rows] = await conn.query<Expired[]>(select, params);
     return label(rows);
   }
   return inTransaction(conn, async () => {
     // Lock first, so the secrets logged are exactly the rows the DELETE removes.
-    const [rows] = await conn.query<Expired[]>(`${select} FOR UPDATE`, params);
+    const [rows] = await conn.query<Expired[]>(`${select} LIMIT ? FOR UPDATE`, [...params, limit]);
     if (rows.length === 0) return [];
     const [result] = await conn.query<ResultSetHeader>(
       `DELETE FROM \`secret\` WHERE \`id\` IN (?) AND ${EXPIRED}`,
@@ -62,10 +65,11 @@ async function run(ctx: RunContext<CleanSecretOptions>): Promise<RunCounts> {
       conn,
       table: 'secret',
       batchSize: settings.batchSize,
+      dryRun: settings.dryRun,
       signal,
       logger,
-      each: async (range, batch) => {
-        const secrets = await cleanRange(conn, range, cutoff, settings.dryRun);
+      each: async (range, limit, batch) => {
+        const secrets = await cleanRange(conn, range, cutoff, limit);
         if (secrets.length > 0) {
           const msg = settings.dryRun
             ? 'expired secrets would be deleted (dry run)'

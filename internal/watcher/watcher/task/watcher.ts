@@ -36,23 +36,26 @@ interface Candidate extends RowDataPacket {
   name: string;
 }
 
-/** Disables the matching users of one key range; returns their names. */
+/**
+ * Disables up to `limit` matching users of one key range, lowest ids first; returns their names. A
+ * dry run (`limit` undefined) only names every match.
+ */
 async function disableRange(
   conn: PoolConnection,
   range: KeyRange,
   filter: { sql: string; params: unknown[] },
-  dryRun: boolean,
+  limit: number | undefined,
 ): Promise<string[]> {
   const r = rangeCondition(range);
   const select = `SELECT \`id\`, \`name\` FROM \`user\` WHERE ${r.sql} AND ${filter.sql} ORDER BY \`id\``;
   const params = [...r.params, ...filter.params];
-  if (dryRun) {
+  if (limit === undefined) {
     const [rows] = await conn.query<Candidate[]>(select, params);
     return rows.map((u) => u.name);
   }
   return inTransaction(conn, async () => {
     // Lock the matching rows first, so the names logged are exactly the rows the UPDATE changes.
-    const [rows] = await conn.query<Candidate[]>(`${select} FOR UPDATE`, params);
+    const [rows] = await conn.query<Candidate[]>(`${select} LIMIT ? FOR UPDATE`, [...params, limit]);
     if (rows.length === 0) return [];
     const [result] = await conn.query<ResultSetHeader>(
       `UPDATE \`user\` SET \`status\` = 0 WHERE \`id\` IN (?) AND ${filter.sql}`,
@@ -76,10 +79,11 @@ async function run(ctx: RunContext<TaskOptions>): Promise<RunCounts> {
       conn,
       table: 'user',
       batchSize: settings.batchSize,
+      dryRun: settings.dryRun,
       signal,
       logger,
-      each: async (range, batch) => {
-        const names = await disableRange(conn, range, filter, settings.dryRun);
+      each: async (range, limit, batch) => {
+        const names = await disableRange(conn, range, filter, limit);
         if (names.length > 0) {
           const msg = settings.dryRun ? 'users would be disabled (dry run)' : 'users disabled';
           logger.info({ batch, count: names.length, names, dryRun: settings.dryRun }, msg);
