@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 
 /** Where the test Redis listens. */
 export const REDIS_HOST = process.env.TEST_REDIS_HOST ?? '127.0.0.1';
@@ -12,7 +13,7 @@ export const REDIS_PORT = Number(process.env.TEST_REDIS_PORT ?? 6379);
 export const CLOSED_PORT = 6390;
 
 /** A client that fails fast instead of queueing commands while Redis is down. */
-export function testRedis(port = REDIS_PORT, host = REDIS_HOST): Redis {
+export function testRedis(port = REDIS_PORT, host = REDIS_HOST, extra: RedisOptions = {}): Redis {
   const client = new Redis({
     host,
     port,
@@ -22,6 +23,7 @@ export function testRedis(port = REDIS_PORT, host = REDIS_HOST): Redis {
     enableOfflineQueue: true,
     retryStrategy: (times) => Math.min(times * 50, 500),
     lazyConnect: false,
+    ...extra,
   });
   client.on('error', () => undefined);
   return client;

@@ -2,6 +2,7 @@
  * What every part of the scheduler shares: the dependencies, the hooks (made safe to call) and the
  * counters, plus the table of runs in flight that `stop()` waits for.
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Pool } from 'mysql2/promise';
 import type { Coordinator, Lease } from '../lock/coordinator.js';
@@ -37,7 +38,10 @@ export class SchedulerContext {
     readonly clock: Clock,
     readonly pollMs: number,
     private readonly hooks: SchedulerHooks,
-  ) {}
+  ) {
+    // Every run in flight listens for shutdown; a thousand watchers are not a leak.
+    setMaxListeners(0, this.stopController.signal);
+  }
 
   get stopping(): boolean {
     return this.stopController.signal.aborted;

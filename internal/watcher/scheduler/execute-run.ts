@@ -37,12 +37,19 @@ export async function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Pr
   const logger = ctx.logger.child({ watcher: name });
   const slot = iso(p.slotMs);
   if (p.inFlight) p.inFlight.lease = p.lease;
-  const signal = AbortSignal.any([p.lease.signal, ctx.stopController.signal]);
+  // One controller fed by the lease and by shutdown (cheaper than AbortSignal.any at 1000 runs/s).
+  const controller = new AbortController();
+  const signal = controller.signal;
   const onLost = (): void => {
     if (p.lease.lost)
       ctx.leaseLost({ watcher: name, slot: new Date(p.slotMs), key: p.lease.key }, p.lease.signal.reason);
+    controller.abort(p.lease.signal.reason);
   };
-  p.lease.signal.addEventListener('abort', onLost, { once: true });
+  const onStop = (): void => controller.abort(ctx.stopController.signal.reason);
+  if (p.lease.signal.aborted) onLost();
+  else p.lease.signal.addEventListener('abort', onLost, { once: true });
+  if (ctx.stopController.signal.aborted) onStop();
+  else ctx.stopController.signal.addEventListener('abort', onStop, { once: true });
 
   const runContext: RunContext<object> = {
     watcher: name,
@@ -55,7 +62,8 @@ export async function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Pr
     db: ctx.db,
   };
   const startedMs = ctx.clock.now();
-  logger.info({ event: 'run.started', slot, instance: ctx.instanceId, manual: p.manual }, 'run started');
+  // Debug: the contract is one info line per finished run (DESIGN §7); starts double the log volume.
+  logger.debug({ event: 'run.started', slot, instance: ctx.instanceId, manual: p.manual }, 'run started');
   ctx.runStarted(name, p.slotMs, p.manual);
 
   let result: RunResult = 'ok';
@@ -70,6 +78,7 @@ export async function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Pr
   const endedMs = ctx.clock.now();
   const durationMs = endedMs - startedMs;
   p.lease.signal.removeEventListener('abort', onLost);
+  ctx.stopController.signal.removeEventListener('abort', onStop);
   await p.lease.release();
 
   const error = failure === undefined ? undefined : errorMessage(failure);
