@@ -1,6 +1,5 @@
 // ESLint flat config: typed rules for the TypeScript sources.
 import tseslint from 'typescript-eslint';
-import importX from 'eslint-plugin-import-x';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'eslint.config.js'] },
@@ -9,22 +8,16 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
-    plugins: { 'import-x': importX },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
-      'import-x/no-cycle': 'error',
       'no-restricted-properties': [
         'error',
         { object: 'process', property: 'exit', message: 'Only cmd/ decides the exit code.' },
       ],
     },
-  },
-  {
-    files: ['internal/watcher/watcher/all.ts'],
-    rules: { 'import-x/no-cycle': 'off' },
   },
   {
     files: ['cmd/**', 'test/**'],

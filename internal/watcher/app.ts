@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import type { Logger } from 'pino';
 import './watcher/all.js';
 import { defaultRegistry, type AnyWatcher } from './watcher/registry.js';
-import { loadConfig, configKeys, effectiveConfigView } from './options/index.js';
+import { loadConfig, configKeys, defaultText, effectiveConfigView } from './options/index.js';
 import { checkSchedule } from './scheduler/spec.js';
 import { ConfigError, StartupError, UsageError, exitCodeFor, formatProblem } from './errors.js';
 import type { Config } from './config.js';
@@ -40,8 +40,9 @@ type FlagMap = Map<string, string>;
 function addConfigFlags(cmd: Command, watchers: readonly AnyWatcher[]): FlagMap {
   const map: FlagMap = new Map();
   cmd.option('-c, --config <file>', 'configuration file (default: ./iam-watcher.yaml, ~/.iam/, /etc/iam/)');
-  for (const { key, field } of configKeys(watchers)) {
-    const def = field.secret ? '' : field.format(field.default);
+  for (const k of configKeys(watchers)) {
+    const { key, field } = k;
+    const def = field.secret ? '' : defaultText(k);
     const opt = new Option(`--${key} ${field.placeholder}`, `${field.doc} (default: ${def === '' ? '""' : def})`);
     map.set(opt.attributeName(), key);
     cmd.addOption(opt);
