@@ -149,6 +149,7 @@ function program(io: AppIO, watchers: readonly AnyWatcher[], result: CommandResu
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showSuggestionAfterError(true)
+    .enablePositionalOptions()
     .allowExcessArguments(false);
 
   const withConfig = (cmd: Command) => {

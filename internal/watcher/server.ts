@@ -123,6 +123,12 @@ export class PreparedServer {
   #health: HealthServer | undefined;
   #stopped: Promise<number> | undefined;
   readonly #startAbort = new AbortController();
+  #resolveDone: (code: number) => void = () => undefined;
+
+  /** Resolves with the exit code once {@link stop} has finished (whoever called it). */
+  readonly done: Promise<number> = new Promise<number>((resolve) => {
+    this.#resolveDone = resolve;
+  });
 
   constructor(private readonly deps: ServerDeps) {}
 
@@ -209,12 +215,6 @@ export class PreparedServer {
     }));
   }
 
-  /** Resolves with the exit code once {@link stop} has finished (whoever called it). */
-  readonly done: Promise<number> = new Promise<number>((resolve) => {
-    this.#resolveDone = resolve;
-  });
-
-  #resolveDone: (code: number) => void = () => undefined;
 
   async #stop(): Promise<number> {
     const { config, logger } = this.deps;

@@ -369,9 +369,7 @@ void describe('Scheduler (manual clock, local coordinator)', () => {
       options: {},
       run: () => Promise.resolve(),
     };
-    h.scheduler.reconfigure([
-      { watcher: w, config: config('x', { schedule: '@every 5s' }) },
-    ]);
+    h.scheduler.reconfigure([{ watcher: w, config: config('x', { schedule: '@every 5s' }) }]);
     await h.clock.advance(5_000);
     const fin = events(h.lines, 'run.finished');
     assert.equal(fin[0]?.result, 'ok', 'the run in flight finished normally');
