@@ -14,7 +14,6 @@ import { checkSchedule } from './scheduler/spec.js';
 import { ConfigError, StartupError, UsageError, exitCodeFor, formatProblem } from './errors.js';
 import type { Config } from './config.js';
 import { createLogger, flushLogger } from '../pkg/log/log.js';
-import { prepareServer, runOnce } from './server.js';
 import { listWatchers } from './list.js';
 import { VERSION } from './version.js';
 
@@ -86,6 +85,8 @@ function makeLogger(config: Config): Logger {
 /** Runs the daemon until a stop signal; resolves with the exit code. */
 async function runDaemon(config: Config, io: AppIO, watchers: readonly AnyWatcher[], reload: () => Config) {
   const logger = makeLogger(config);
+  // Loaded here, not at the top: the drivers cost ~300 ms that --help, validate and list do not need.
+  const { prepareServer } = await import('./server.js');
   const server = prepareServer({ config, watchers, logger });
   let signals = 0;
   const onStop = (sig: NodeJS.Signals) => {
@@ -194,6 +195,7 @@ function program(io: AppIO, watchers: readonly AnyWatcher[], result: CommandResu
     const logger = makeLogger(config);
     try {
       const dryRun = run.opts<{ dryRun?: boolean }>().dryRun === true || config.watchers[name]?.dryRun === true;
+      const { runOnce } = await import('./server.js');
       const r = await runOnce({ config, watchers, logger }, name, dryRun);
       io.stdout(`${JSON.stringify({ watcher: name, ...r })}\n`);
       result.code = r.result === 'ok' ? 0 : 1;

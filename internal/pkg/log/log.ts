@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pino, { type DestinationStream, type Logger, type StreamEntry } from 'pino';
-import pinoPretty from 'pino-pretty';
+import { createRequire } from 'node:module';
 
 export type { Logger } from 'pino';
 
@@ -43,6 +43,8 @@ function destination(path: string): DestinationStream {
 function stream(path: string, format: LogOptions['format']): DestinationStream {
   const dest = destination(path);
   if (format === 'json') return dest;
+  // Required on demand: pino-pretty is only for people at a terminal, and slows every start-up.
+  const pinoPretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   return pinoPretty({ destination: dest, sync: true, colorize: false, translateTime: 'SYS:standard' });
 }
 
