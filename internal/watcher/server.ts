@@ -13,6 +13,7 @@ import { Scheduler, type RunNowResult } from './scheduler/scheduler.js';
 import { createLocalCoordinator, createRedisCoordinator, type Coordinator } from './lock/index.js';
 import { StartupError } from './errors.js';
 import { NotReadyError } from '../pkg/retry/wait-ready.js';
+import { createMetrics, type Metrics } from './metrics.js';
 
 export interface ServerDeps {
   readonly config: Config;
@@ -123,6 +124,7 @@ export class PreparedServer {
   #health: HealthServer | undefined;
   #stopped: Promise<number> | undefined;
   readonly #startAbort = new AbortController();
+  readonly #metrics: Metrics;
   #resolveDone: (code: number) => void = () => undefined;
 
   /** Resolves with the exit code once {@link stop} has finished (whoever called it). */
@@ -130,7 +132,14 @@ export class PreparedServer {
     this.#resolveDone = resolve;
   });
 
-  constructor(private readonly deps: ServerDeps) {}
+  constructor(private readonly deps: ServerDeps) {
+    this.#metrics = createMetrics(enabledEntries(deps.config, deps.watchers).map((e) => e.watcher.name));
+  }
+
+  /** The daemon's metrics registry (for `/metrics` and tests). */
+  get metrics(): Metrics {
+    return this.#metrics;
+  }
 
   /** The running scheduler (after start). */
   get scheduler(): Scheduler | undefined {
@@ -150,6 +159,7 @@ export class PreparedServer {
       address: config.healthCheckAddress,
       healthPath: config.healthCheckPath,
       readiness: () => this.readiness(),
+      metrics: () => this.#metrics.render(),
     });
     this.#conns = new Connections(config, logger);
     if (config.lock.backend === 'local') {
@@ -170,6 +180,7 @@ export class PreparedServer {
       db: this.#conns.db,
       logger,
       instanceId: config.instanceId,
+      hooks: this.#metrics.hooks,
     });
     this.#scheduler.start();
     logger.info(
