@@ -1,0 +1,251 @@
+/**
+ * Scheduler benchmark (issue 3): BENCH_WATCHERS (1000) watchers on `* * * * * *` for BENCH_SECONDS
+ * (30), three engines, each in its own child process so CPU and RSS are its own:
+ * - iamWatcher: this project's Scheduler with Redis slot claims and leases (real Redis);
+ * - croner: bare croner jobs, no claims;
+ * - nodeCron: node-cron 4.6 tasks, no claims.
+ * Lateness = run start minus slot time. Prints a table and writes test/bench/results/scheduler.json.
+ *
+ * Run: `node --import tsx test/bench/scheduler.ts`
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+type Engine = 'iamWatcher' | 'croner' | 'nodeCron';
+const ENGINES: readonly Engine[] = ['iamWatcher', 'croner', 'nodeCron'];
+
+/** Figures of one engine. */
+export interface EngineFigures {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  cpuMsPerSec: number;
+  rssMB: number;
+  slots: number;
+  missed: number;
+  doubled: number;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const watchers = Number(process.env.BENCH_WATCHERS ?? 1000);
+const seconds = Number(process.env.BENCH_SECONDS ?? 30);
+
+/** Runs the three engines one after the other and returns (and writes) the figures. */
+export async function runSchedulerBench(): Promise<
+  { watchers: number; seconds: number } & Record<Engine, EngineFigures>
+> {
+  const out: Partial<Record<Engine, EngineFigures>> = {};
+  for (const engine of ENGINES) out[engine] = await runChild(engine);
+  const result = { watchers, seconds, ...(out as Record<Engine, EngineFigures>) };
+  printTable(result);
+  const file = join(here, 'results', 'scheduler.json');
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`written ${file}`);
+  return result;
+}
+
+function runChild(engine: Engine): Promise<EngineFigures> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), `--engine=${engine}`],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: process.env,
+      },
+    );
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const last = stdout.trim().split('\n').at(-1) ?? '';
+      if (code !== 0) reject(new Error(`${engine} bench exited with ${code}: ${stdout}`));
+      else resolve(JSON.parse(last) as EngineFigures);
+    });
+  });
+}
+
+function printTable(r: { watchers: number; seconds: number } & Record<Engine, EngineFigures>): void {
+  const cols = ['engine', 'p50 ms', 'p99 ms', 'max ms', 'CPU ms/s', 'RSS MB', 'slots', 'missed', 'doubled'];
+  const rows = ENGINES.map((e) => {
+    const f = r[e];
+    return [e, f.p50Ms, f.p99Ms, f.maxMs, f.cpuMsPerSec, f.rssMB, f.slots, f.missed, f.doubled].map(String);
+  });
+  const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i] ?? 0)).join('  ');
+  console.log(`scheduler bench: ${r.watchers} watchers on "* * * * * *" for ${r.seconds} s`);
+  console.log(line(cols));
+  for (const row of rows) console.log(line(row));
+}
+
+// ---- child side ---------------------------------------------------------------------------------
+
+/** Records run starts and turns them into figures. */
+class Recorder {
+  readonly lateness: number[] = [];
+  readonly seen = new Map<string, number>();
+  startMs = 0;
+  endMs = 0;
+
+  record(watcher: number, slotMs: number, startMs: number): void {
+    if (startMs < this.startMs || (this.endMs > 0 && startMs > this.endMs)) return;
+    this.lateness.push(startMs - slotMs);
+    const key = `${watcher}@${slotMs}`;
+    this.seen.set(key, (this.seen.get(key) ?? 0) + 1);
+  }
+
+  figures(cpuMsPerSec: number, rssMB: number): EngineFigures {
+    const sorted = [...this.lateness].sort((a, b) => a - b);
+    const pct = (p: number): number =>
+      sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+    // Slots fully inside the window: from the first whole second after start to the last before end.
+    let missed = 0;
+    const first = Math.ceil(this.startMs / 1000) * 1000 + 1000;
+    const last = Math.floor(this.endMs / 1000) * 1000 - 1000;
+    for (let s = first; s <= last; s += 1000) {
+      for (let w = 0; w < watchers; w++) if (!this.seen.has(`${w}@${s}`)) missed += 1;
+    }
+    let doubled = 0;
+    for (const n of this.seen.values()) if (n > 1) doubled += n - 1;
+    return {
+      p50Ms: pct(50),
+      p99Ms: pct(99),
+      maxMs: sorted.at(-1) ?? NaN,
+      cpuMsPerSec: Math.round(cpuMsPerSec * 10) / 10,
+      rssMB: Math.round(rssMB * 10) / 10,
+      slots: sorted.length,
+      missed,
+      doubled,
+    };
+  }
+}
+
+/** Starts an engine; returns its stop function. */
+type Starter = (rec: Recorder) => Promise<() => Promise<void>>;
+
+const wholeSecond = (ms: number): number => Math.floor(ms / 1000) * 1000;
+
+const starters: Record<Engine, Starter> = {
+  async croner(rec) {
+    const { Cron } = await import('croner');
+    const jobs = Array.from(
+      { length: watchers },
+      (_, w) =>
+        new Cron('* * * * * *', { catch: true }, () => {
+          const now = Date.now();
+          rec.record(w, wholeSecond(now), now);
+        }),
+    );
+    return () => {
+      for (const j of jobs) j.stop();
+      return Promise.resolve();
+    };
+  },
+  async nodeCron(rec) {
+    const cron = (await import('node-cron')).default;
+    const tasks = Array.from({ length: watchers }, (_, w) =>
+      cron.schedule('* * * * * *', () => {
+        const now = Date.now();
+        rec.record(w, wholeSecond(now), now);
+      }),
+    );
+    return async () => {
+      for (const t of tasks) await t.stop();
+    };
+  },
+  async iamWatcher(rec) {
+    const { pino } = await import('pino');
+    const { Scheduler } = await import('../../internal/watcher/scheduler/scheduler.js');
+    const { createRedisCoordinator } = await import('../../internal/watcher/lock/index.js');
+    const { testRedis, randomPrefix, deletePrefix, closeAll } = await import('../helpers/redis.js');
+    // Auto-pipelining batches the commands issued in one tick (1000 claims at the same instant)
+    // into one socket write; the daemon's Redis client should set it too.
+    const redis = testRedis(undefined, undefined, { enableAutoPipelining: true });
+    const admin = testRedis();
+    const prefix = randomPrefix();
+    // The daemon logs run.started / run.finished at info: keep that cost, write it nowhere.
+    const logger = pino(
+      { level: process.env.BENCH_LOG_LEVEL ?? 'info' },
+      pino.destination({ dest: '/dev/null', sync: false }),
+    );
+    const coordinator = createRedisCoordinator({
+      redis,
+      keyPrefix: prefix,
+      leaseMs: 30_000,
+      instanceId: 'bench',
+      logger,
+    });
+    const entries = Array.from({ length: watchers }, (_, w) => ({
+      watcher: {
+        name: `w${w}`,
+        description: 'bench',
+        schedule: '* * * * * *',
+        options: {},
+        run: (ctx: { slot: Date }) => {
+          rec.record(w, ctx.slot.getTime(), Date.now());
+          return Promise.resolve();
+        },
+      },
+      config: {
+        name: `w${w}`,
+        enabled: true,
+        schedule: '* * * * * *',
+        mode: 'fixed-rate' as const,
+        overlap: 'skip' as const,
+        catchUpMs: 0,
+        timeZone: 'UTC',
+        dryRun: false,
+        batchSize: 100,
+        options: {},
+      },
+    }));
+    const scheduler = new Scheduler({
+      entries: entries,
+      coordinator,
+      db: {} as never,
+      logger,
+      instanceId: 'bench',
+    });
+    scheduler.start();
+    return async () => {
+      await scheduler.stop(5_000);
+      await deletePrefix(admin, prefix);
+      closeAll(redis, admin);
+    };
+  },
+};
+
+/**
+ * The run start is recorded when the watcher's run function is entered (after the claim and the
+ * lease for iamWatcher), so lateness includes the Redis round trips.
+ */
+async function child(engine: Engine): Promise<void> {
+  const rec = new Recorder();
+  const stop = await starters[engine](rec);
+  // A second of warm-up (JIT, connections), then measure.
+  await new Promise((r) => setTimeout(r, 1_000));
+  rec.startMs = Date.now();
+  const cpu0 = process.cpuUsage();
+  let rss = 0;
+  const sampler = setInterval(() => (rss = Math.max(rss, process.memoryUsage().rss)), 250);
+  await new Promise((r) => setTimeout(r, seconds * 1_000));
+  rec.endMs = Date.now();
+  const cpu = process.cpuUsage(cpu0);
+  clearInterval(sampler);
+  rss = Math.max(rss, process.memoryUsage().rss);
+  const wall = (rec.endMs - rec.startMs) / 1000;
+  await stop();
+  process.stdout.write(
+    `${JSON.stringify(rec.figures((cpu.user + cpu.system) / 1000 / wall, rss / 1024 / 1024))}\n`,
+  );
+}
+
+const engineArg = process.argv.find((a) => a.startsWith('--engine='))?.slice('--engine='.length);
+if (engineArg !== undefined) {
+  await child(engineArg as Engine);
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await runSchedulerBench();
+}
