@@ -59,6 +59,13 @@ export interface LastRunRecord {
   readonly manual?: boolean;
 }
 
+/** The instance holding a watcher's run lease, as `status` shows it. */
+export interface LeaseHolder {
+  readonly instance: string;
+  /** When the lease was taken (ms since the epoch). */
+  readonly sinceMs: number;
+}
+
 /** The coordination backend. Methods that return outcomes never reject; the others may. */
 export interface Coordinator {
   readonly backend: 'redis' | 'local';
@@ -88,6 +95,11 @@ export interface Coordinator {
   recordRun(record: LastRunRecord): Promise<void>;
   /** Reads the last-run record. @throws when unreachable */
   lastRun(watcher: string): Promise<LastRunRecord | undefined>;
+  /**
+   * Who runs the watcher now: the instance holding a live run lease (`running` or `slot` scope), or
+   * undefined when nobody does (for `status`). @throws when unreachable
+   */
+  holder(watcher: string): Promise<LeaseHolder | undefined>;
   /** Releases every lease still held by this coordinator. Never rejects; idempotent. */
   close(): Promise<void>;
 }

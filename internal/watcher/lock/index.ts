@@ -3,6 +3,7 @@ export type {
   ClaimOutcome,
   Coordinator,
   LastRunRecord,
+  LeaseHolder,
   Lease,
   LeaseResult,
   LeaseScope,

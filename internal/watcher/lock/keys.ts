@@ -8,6 +8,8 @@ export interface KeyNames {
   lease(watcher: string, scope: LeaseScope): string;
   chain(watcher: string): string;
   lastRun(watcher: string): string;
+  /** Who took the watcher's latest run lease (read together with that lease key). */
+  holder(watcher: string): string;
 }
 
 /** Builds key names; a prefix without a trailing `:` gets one. */
@@ -28,5 +30,6 @@ export function keyNames(prefix: string): KeyNames {
     },
     chain: (w) => `${p}chain:${w}`,
     lastRun: (w) => `${p}last-run:${w}`,
+    holder: (w) => `${p}holder:${w}`,
   };
 }

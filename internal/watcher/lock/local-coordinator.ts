@@ -37,6 +37,7 @@ export function createLocalCoordinator(options: LocalCoordinatorOptions): Coordi
   const leases = new Map<string, LocalLease>();
   const chains = new Map<string, number>();
   const records = new Map<string, LastRunRecord>();
+  const holders = new Map<string, { instance: string; sinceMs: number; key: string }>();
 
   const sweep = (now: number): void => {
     if (claims.size < 10_000) return;
@@ -65,6 +66,8 @@ export function createLocalCoordinator(options: LocalCoordinatorOptions): Coordi
       if (leases.has(key)) return Promise.resolve({ outcome: 'held' });
       const lease = new LocalLease(watcher, key, () => leases.delete(key));
       leases.set(key, lease);
+      if (scope.kind !== 'waiting')
+        holders.set(watcher, { instance: options.instanceId, sinceMs: clock.now(), key });
       return Promise.resolve({ outcome: 'acquired', lease });
     },
     isRunning(watcher) {
@@ -84,6 +87,12 @@ export function createLocalCoordinator(options: LocalCoordinatorOptions): Coordi
     },
     lastRun(watcher) {
       return Promise.resolve(records.get(watcher));
+    },
+    holder(watcher) {
+      const h = holders.get(watcher);
+      return Promise.resolve(
+        h !== undefined && leases.has(h.key) ? { instance: h.instance, sinceMs: h.sinceMs } : undefined,
+      );
     },
     async close() {
       await Promise.all([...leases.values()].map((l) => l.release()));

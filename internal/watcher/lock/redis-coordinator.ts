@@ -112,6 +112,11 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
         onBackendOk: () => health.ok(),
       });
       leases.add(lease);
+      if (scope.kind !== 'waiting') {
+        // For `status` only: best effort, off the run's path; read back only while `key` exists.
+        const rec = JSON.stringify({ instance: options.instanceId, sinceMs: Date.now(), key });
+        main.set(keys.holder(watcher), rec).catch(() => undefined);
+      }
       return { outcome: 'acquired', lease };
     },
     isRunning: (watcher) =>
@@ -140,6 +145,15 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
       guard('read-last-run', async () => {
         const v = await main.get(keys.lastRun(watcher));
         return v === null ? undefined : (JSON.parse(v) as LastRunRecord);
+      }),
+    holder: (watcher) =>
+      guard('read-holder', async () => {
+        const v = await main.get(keys.holder(watcher));
+        if (v === null) return undefined;
+        const rec = JSON.parse(v) as { instance: string; sinceMs: number; key: string };
+        return (await main.exists(rec.key)) === 1
+          ? { instance: rec.instance, sinceMs: rec.sinceMs }
+          : undefined;
       }),
     async close() {
       await Promise.all([...leases].map((l) => l.release()));
