@@ -42,7 +42,10 @@ function addConfigFlags(cmd: Command, watchers: readonly AnyWatcher[]): FlagMap 
   for (const k of configKeys(watchers)) {
     const { key, field } = k;
     const def = field.secret ? '' : defaultText(k);
-    const opt = new Option(`--${key} ${field.placeholder}`, `${field.doc} (default: ${def === '' ? '""' : def})`);
+    const opt = new Option(
+      `--${key} ${field.placeholder}`,
+      `${field.doc} (default: ${def === '' ? '""' : def})`,
+    );
     map.set(opt.attributeName(), key);
     cmd.addOption(opt);
   }
@@ -105,7 +108,10 @@ async function runDaemon(config: Config, io: AppIO, watchers: readonly AnyWatche
       logger.info({ event: 'config.reloaded' }, 'configuration reloaded');
     } catch (err) {
       const problems = err instanceof ConfigError ? err.problems.map(formatProblem) : [String(err)];
-      logger.error({ event: 'config.reload-refused', problems }, 'new configuration refused; keeping the running one');
+      logger.error(
+        { event: 'config.reload-refused', problems },
+        'new configuration refused; keeping the running one',
+      );
     }
   };
   io.signals.on('SIGTERM', onStop);
@@ -132,7 +138,9 @@ async function runDaemon(config: Config, io: AppIO, watchers: readonly AnyWatche
 
 function printProblems(io: AppIO, err: unknown): number {
   if (err instanceof ConfigError) {
-    io.stderr(`iam-watcher: invalid configuration (${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}):\n`);
+    io.stderr(
+      `iam-watcher: invalid configuration (${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}):\n`,
+    );
     for (const p of err.problems) io.stderr(`  ${formatProblem(p)}\n`);
   } else if (err instanceof UsageError || err instanceof StartupError) {
     io.stderr(`iam-watcher: ${err.message}\n`);
@@ -164,7 +172,9 @@ function program(io: AppIO, watchers: readonly AnyWatcher[], result: CommandResu
     result.code = await runDaemon(config, io, watchers, loadRoot);
   });
 
-  const validate = root.command('validate').description('check the configuration and print it (secrets as ***)');
+  const validate = root
+    .command('validate')
+    .description('check the configuration and print it (secrets as ***)');
   const loadValidate = withConfig(validate);
   validate.action(() => {
     const config = loadValidate();
@@ -194,7 +204,8 @@ function program(io: AppIO, watchers: readonly AnyWatcher[], result: CommandResu
     const config = loadRun();
     const logger = makeLogger(config);
     try {
-      const dryRun = run.opts<{ dryRun?: boolean }>().dryRun === true || config.watchers[name]?.dryRun === true;
+      const dryRun =
+        run.opts<{ dryRun?: boolean }>().dryRun === true || config.watchers[name]?.dryRun === true;
       const { runOnce } = await import('./server.js');
       const r = await runOnce({ config, watchers, logger }, name, dryRun);
       io.stdout(`${JSON.stringify({ watcher: name, ...r })}\n`);

@@ -38,11 +38,16 @@ function handler(o: HealthServerOptions) {
   const healthPath = `/${o.healthPath.replace(/^\/+/, '')}`;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, '{"error":"method not allowed"}');
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return send(res, 405, '{"error":"method not allowed"}');
     if (path === healthPath) return send(res, 200, '{"status":"ok"}');
     if (path === '/readyz') {
       const r = await o.readiness();
-      return send(res, r.ready ? 200 : 503, JSON.stringify({ status: r.ready ? 'ready' : 'not ready', ...r }));
+      return send(
+        res,
+        r.ready ? 200 : 503,
+        JSON.stringify({ status: r.ready ? 'ready' : 'not ready', ...r }),
+      );
     }
     if (path === '/metrics' && o.metrics) {
       const m = await o.metrics();
@@ -62,7 +67,9 @@ export async function startHealthServer(o: HealthServerOptions): Promise<HealthS
   const where = `${o.address.host.includes(':') ? `[${o.address.host}]` : o.address.host}:${o.address.port}`;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new StartupError(`health-check-address ${where}: listen ${err.code ?? err.message}`, { cause: err })),
+      reject(
+        new StartupError(`health-check-address ${where}: listen ${err.code ?? err.message}`, { cause: err }),
+      ),
     );
     server.listen(o.address.port, o.address.host, () => resolve());
   });

@@ -64,7 +64,12 @@ function rows(config: Config, watchers: readonly AnyWatcher[], now: Date): Row[]
 }
 
 /** Renders the list as text (or JSON). */
-export function listWatchers(config: Config, watchers: readonly AnyWatcher[], now: Date, json: boolean): string {
+export function listWatchers(
+  config: Config,
+  watchers: readonly AnyWatcher[],
+  now: Date,
+  json: boolean,
+): string {
   const all = rows(config, watchers, now);
   if (json) return `${JSON.stringify(all, null, 2)}\n`;
   const out: string[] = [];

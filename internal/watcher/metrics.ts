@@ -65,7 +65,8 @@ export function createMetrics(watchers: readonly string[]): Metrics {
   // Series exist from the start, so a rate() or absence alert has data before the first run.
   for (const w of watchers) {
     for (const result of ['ok', 'failed', 'aborted']) runs.inc({ watcher: w, result }, 0);
-    for (const reason of ['overlap', 'claimed', 'backend-unavailable']) skipped.inc({ watcher: w, reason }, 0);
+    for (const reason of ['overlap', 'claimed', 'backend-unavailable'])
+      skipped.inc({ watcher: w, reason }, 0);
     missed.inc({ watcher: w }, 0);
     leaseLost.inc({ watcher: w }, 0);
   }

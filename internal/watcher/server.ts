@@ -86,7 +86,10 @@ class Connections {
       if (this.redis) steps.push({ name: 'redis', run: () => this.redis?.close() });
       steps.push({ name: 'mysql', run: () => this.db.end() });
       for (const f of await closeAll(steps)) {
-        this.logger.warn({ event: 'shutdown.step-failed', step: f.step, err: f.error }, `closing ${f.step} failed`);
+        this.logger.warn(
+          { event: 'shutdown.step-failed', step: f.step, err: f.error },
+          `closing ${f.step} failed`,
+        );
       }
     })());
   }
@@ -95,7 +98,10 @@ class Connections {
   async check(): Promise<Record<string, string>> {
     const checks: Record<string, string> = {};
     const timeout = <T>(p: Promise<T>) =>
-      Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000).unref())]);
+      Promise.race([
+        p,
+        new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000).unref()),
+      ]);
     try {
       await timeout(this.db.query('SELECT 1'));
       checks.mysql = 'ok';
@@ -225,7 +231,6 @@ export class PreparedServer {
       return code;
     }));
   }
-
 
   async #stop(): Promise<number> {
     const { config, logger } = this.deps;

@@ -82,13 +82,18 @@ test('start -> /healthz ok -> SIGTERM -> exit 0, and the log holds no password',
 test('Redis unreachable: one clear line naming it, exit 1 within startup-timeout', async () => {
   const c = await config({ redisPort: 6390 });
   const t0 = Date.now();
-  const d = new Daemon(['-c', c.file], { env: { E2E_MYSQL_PASSWORD: password, E2E_REDIS_PASSWORD: 'r3dis-pw' } });
+  const d = new Daemon(['-c', c.file], {
+    env: { E2E_MYSQL_PASSWORD: password, E2E_REDIS_PASSWORD: 'r3dis-pw' },
+  });
   const exit = await d.exited;
   const ms = Date.now() - t0;
   assert.equal(exit.code, 1);
   assert.match(d.stderr, /redis 127\.0\.0\.1:6390: connect ECONNREFUSED/);
   assert.ok(ms < 2000 + 3000, `took ${ms} ms`);
-  assert.ok(d.lines().some((l) => l.event === 'dependency.retry'), 'each retry is logged');
+  assert.ok(
+    d.lines().some((l) => l.event === 'dependency.retry'),
+    'each retry is logged',
+  );
   const all = d.stdout + d.stderr + readFileSync(c.logFile, 'utf8');
   assert.ok(!all.includes('r3dis-pw') && !all.includes(password));
 });

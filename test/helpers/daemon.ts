@@ -32,7 +32,10 @@ export interface CliResult {
 }
 
 /** Runs the CLI to completion. */
-export function runCli(args: string[], opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): CliResult {
+export function runCli(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): CliResult {
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
@@ -75,10 +78,22 @@ export class Daemon {
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[], opts: { env?: Record<string, string>; cwd?: string; wrap?: string[] } = {}) {
+  /**
+   * @param opts.wrap a command to run node under (e.g. `['faketime', '-f', '+2s']`)
+   * @param opts.script node arguments instead of the built CLI (e.g. `['--import', 'tsx', 'x.ts']`)
+   */
+  constructor(
+    args: string[],
+    opts: { env?: Record<string, string>; cwd?: string; wrap?: string[]; script?: string[] } = {},
+  ) {
     const cmd = opts.wrap ? opts.wrap[0]! : process.execPath;
-    const argv = opts.wrap ? [...opts.wrap.slice(1), process.execPath, CLI, ...args] : [CLI, ...args];
-    this.child = spawn(cmd, argv, { cwd: opts.cwd ?? ROOT, env: cleanEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const node = [...(opts.script ?? [CLI]), ...args];
+    const argv = opts.wrap ? [...opts.wrap.slice(1), process.execPath, ...node] : node;
+    this.child = spawn(cmd, argv, {
+      cwd: opts.cwd ?? ROOT,
+      env: cleanEnv(opts.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.exited = new Promise((res) => this.child.once('exit', (code, signal) => res({ code, signal })));
@@ -99,13 +114,18 @@ export class Daemon {
   }
 
   /** Waits for a log line matching `pred`, or fails after `timeoutMs` with the output so far. */
-  async waitFor(pred: (line: Record<string, unknown>) => boolean, timeoutMs = 10_000): Promise<Record<string, unknown>> {
+  async waitFor(
+    pred: (line: Record<string, unknown>) => boolean,
+    timeoutMs = 10_000,
+  ): Promise<Record<string, unknown>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const hit = this.lines().find(pred);
       if (hit) return hit;
       if (Date.now() > deadline || this.child.exitCode !== null) {
-        throw new Error(`no matching log line within ${timeoutMs} ms\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+        throw new Error(
+          `no matching log line within ${timeoutMs} ms\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 25));
     }

@@ -22,7 +22,9 @@ function sources(dir: string): string[] {
 function imports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const out: string[] = [];
-  for (const m of text.matchAll(/(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]|import\s+['"](\.[^'"]+)['"]/g)) {
+  for (const m of text.matchAll(
+    /(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]|import\s+['"](\.[^'"]+)['"]/g,
+  )) {
     const spec = m[1] ?? m[2];
     if (spec) out.push(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
   }
@@ -71,5 +73,13 @@ test('the cycle finder finds a planted cycle', () => {
     ['c', ['a']],
   ]);
   assert.deepEqual(findCycle(g), ['a', 'b', 'c', 'a']);
-  assert.equal(findCycle(new Map([['a', ['b']], ['b', []]])), undefined);
+  assert.equal(
+    findCycle(
+      new Map([
+        ['a', ['b']],
+        ['b', []],
+      ]),
+    ),
+    undefined,
+  );
 });

@@ -51,14 +51,21 @@ export async function waitReady(o: WaitReadyOptions): Promise<void> {
     const remainingMs = deadline - Date.now();
     try {
       await o.attempt(Math.max(remainingMs, 1));
-      if (tries > 1) o.logger.info({ event: 'dependency.ready', target: o.target, tries }, `${o.target} is up`);
+      if (tries > 1)
+        o.logger.info({ event: 'dependency.ready', target: o.target, tries }, `${o.target} is up`);
       return;
     } catch (err) {
       const cause = describeCause(err);
       const left = deadline - Date.now();
       if (left <= 0 || o.signal?.aborted) throw new NotReadyError(`${o.target}: ${cause}`, { cause: err });
       o.logger.warn(
-        { event: 'dependency.retry', target: o.target, try: tries, cause, retryInMs: Math.min(pauseMs, left) },
+        {
+          event: 'dependency.retry',
+          target: o.target,
+          try: tries,
+          cause,
+          retryInMs: Math.min(pauseMs, left),
+        },
         `${o.target} not reachable (${cause}), retrying`,
       );
       await sleep(Math.min(pauseMs, left), o.signal);
