@@ -8,7 +8,7 @@ IAM_MYSQL_PASSWORD ?= iam-dev-only
 export IAM_MYSQL_PASSWORD
 
 .PHONY: all deps build run test test-unit test-integration test-e2e test-faults lint typecheck format-check \
-        bench bench-scheduler bench-watchers services iam-db clean
+        bench bench-startup bench-scheduler bench-watchers services iam-db clean
 
 all: deps lint typecheck build test
 
@@ -53,6 +53,9 @@ format-check: deps
 ## bench: the scheduler and watcher benchmarks (BENCH_SECONDS, BENCH_WATCHERS, BENCH_ROWS scale them)
 bench: build services
 	npm run -s bench
+
+bench-startup bench-scheduler bench-watchers: build services
+	BENCH_PART=$(@:bench-%=%) npm run -s bench
 
 clean:
 	rm -rf dist coverage node_modules/.installed
