@@ -1,6 +1,6 @@
 /**
  * The command line: argv in, exit code out. Commands: the daemon (default), `validate`, `list`,
- * `run <watcher>`. Every config key is also a flag named by its YAML path. Exit codes: 0 ok,
+ * `run <watcher>`, `status`. Every config key is also a flag named by its YAML path. Exit codes: 0 ok,
  * 1 runtime failure, 2 bad usage or bad config. Signals are handled here, in one place.
  */
 import { hostname, homedir } from 'node:os';
@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import type { Logger } from 'pino';
 import './watcher/all.js';
 import { defaultRegistry, type AnyWatcher } from './watcher/registry.js';
-import { loadConfig, configKeys, defaultText, effectiveConfigView } from './options/index.js';
+import { loadConfig, configKeys, defaultText, effectiveConfigView, diffConfig } from './options/index.js';
 import { checkSchedule } from './scheduler/spec.js';
 import { ConfigError, StartupError, UsageError, exitCodeFor, formatProblem } from './errors.js';
 import type { Config } from './config.js';
@@ -102,10 +102,21 @@ async function runDaemon(config: Config, io: AppIO, watchers: readonly AnyWatche
     logger.info({ event: 'daemon.signal', signal: sig }, `${sig} received`);
     void server.stop();
   };
+  let applied = config; // watcher keys apply on reload; every other key keeps its start-up value
   const onHup = () => {
     try {
-      server.reconfigure(reload());
-      logger.info({ event: 'config.reloaded' }, 'configuration reloaded');
+      const next = reload();
+      server.reconfigure(next);
+      const changed = diffConfig(applied, next, watchers).applied;
+      const needsRestart = diffConfig(config, next, watchers).needsRestart;
+      applied = next;
+      logger.info(
+        { event: 'config.reloaded', changed, needsRestart },
+        `configuration reloaded: ${changed.length} key(s) applied` +
+          (needsRestart.length > 0
+            ? `; ${needsRestart.map((c) => c.key).join(', ')} need(s) a restart and keep the running value`
+            : ''),
+      );
     } catch (err) {
       const problems = err instanceof ConfigError ? err.problems.map(formatProblem) : [String(err)];
       logger.error(
@@ -215,7 +226,19 @@ function program(io: AppIO, watchers: readonly AnyWatcher[], result: CommandResu
     }
   });
 
-  for (const cmd of [root, validate, list, run]) {
+  const status = root
+    .command('status')
+    .description("the cluster's view from Redis: each watcher's last run, who runs it now, its next slot");
+  const loadStatus = withConfig(status);
+  status.option('--json', 'print JSON').action(async () => {
+    const config = loadStatus();
+    // Loaded here, not at the top: it pulls in the Redis driver (see runDaemon).
+    const { clusterStatus } = await import('./status.js');
+    io.stdout(await clusterStatus(config, watchers, status.opts<{ json?: boolean }>().json === true));
+    result.code = 0;
+  });
+
+  for (const cmd of [root, validate, list, run, status]) {
     cmd.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   }
   return root;

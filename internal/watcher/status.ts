@@ -1,0 +1,196 @@
+/**
+ * `iam-watcher status`: the cluster's view of each enabled watcher, read from the coordination
+ * backend (Redis): the last run wherever it ran, who runs it now, and the next slot. Reads only;
+ * needs Redis, not MySQL.
+ */
+import { pino } from 'pino';
+import type { Config, WatcherConfig } from './config.js';
+import type { AnyWatcher } from './watcher/registry.js';
+import type { Coordinator, LastRunRecord } from './lock/index.js';
+import { createRedisCoordinator } from './lock/index.js';
+import { createRedis, waitRedis } from '../pkg/redis/redis.js';
+import { parseSchedule } from './scheduler/spec.js';
+import { UsageError, StartupError } from './errors.js';
+import { secretValues } from './options/index.js';
+
+/** One watcher as `status --json` prints it. */
+export interface WatcherStatus {
+  readonly watcher: string;
+  readonly schedule: string;
+  readonly mode: string;
+  readonly lastRun: {
+    readonly slot: string;
+    readonly instance: string;
+    readonly result: LastRunRecord['result'];
+    readonly startedAt: string;
+    readonly durationMs: number;
+    readonly counts: LastRunRecord['counts'];
+    readonly error?: string;
+    readonly manual?: boolean;
+  } | null;
+  readonly running: { readonly instance: string; readonly since: string } | null;
+  readonly nextSlot: string | null;
+}
+
+/** The whole answer of `status --json`. */
+export interface ClusterStatus {
+  readonly at: string;
+  readonly keyPrefix: string;
+  readonly watchers: readonly WatcherStatus[];
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Replaces every secret value in a text with `***` (error texts of last runs are not from the schema). */
+function scrubAll(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((t, s) => t.split(s).join('***'), text);
+}
+
+/** The enabled watchers with their config (as the daemon schedules them; not imported from server.ts, which loads the drivers). */
+function enabled(
+  config: Config,
+  watchers: readonly AnyWatcher[],
+): Array<{ watcher: AnyWatcher; config: WatcherConfig }> {
+  return watchers.flatMap((watcher) => {
+    const wc = config.watchers[watcher.name];
+    return wc?.enabled === true ? [{ watcher, config: wc }] : [];
+  });
+}
+
+async function nextSlot(c: Coordinator, wc: WatcherConfig, nowMs: number): Promise<string | null> {
+  const schedule = parseSchedule(wc.schedule, { mode: wc.mode, timeZone: wc.timeZone });
+  let next: number;
+  if (schedule.mode === 'fixed-delay') {
+    // The chain's end is cluster-wide: the next slot is one interval after the last run ended.
+    const end = await c.chainEnd(wc.name);
+    next = end === undefined ? schedule.first(nowMs) : schedule.next(end);
+  } else {
+    next = schedule.next(nowMs);
+  }
+  return Number.isFinite(next) ? iso(next) : null;
+}
+
+/** Reads the status of every enabled watcher from a coordinator. */
+export async function readStatus(
+  coordinator: Coordinator,
+  config: Config,
+  watchers: readonly AnyWatcher[],
+  nowMs: number,
+): Promise<ClusterStatus> {
+  const rows = await Promise.all(
+    enabled(config, watchers).map(async ({ watcher, config: wc }): Promise<WatcherStatus> => {
+      const [last, holder, next] = await Promise.all([
+        coordinator.lastRun(watcher.name),
+        coordinator.holder(watcher.name),
+        nextSlot(coordinator, wc, nowMs),
+      ]);
+      return {
+        watcher: watcher.name,
+        schedule: wc.schedule,
+        mode: wc.schedule.startsWith('@every') ? wc.mode : 'cron',
+        lastRun:
+          last === undefined
+            ? null
+            : {
+                slot: iso(last.slotMs),
+                instance: last.instance,
+                result: last.result,
+                startedAt: iso(last.startedMs),
+                durationMs: last.durationMs,
+                counts: last.counts,
+                ...(last.error === undefined ? {} : { error: last.error }),
+                ...(last.manual ? { manual: true } : {}),
+              },
+        running: holder === undefined ? null : { instance: holder.instance, since: iso(holder.sinceMs) },
+        nextSlot: next,
+      };
+    }),
+  );
+  return { at: iso(nowMs), keyPrefix: config.lock.keyPrefix, watchers: rows };
+}
+
+function counts(c: LastRunRecord['counts']): string {
+  const parts = Object.entries(c).map(([k, v]) => `${k}=${String(v)}`);
+  return parts.length === 0 ? '-' : parts.join(',');
+}
+
+/** Renders the status as an aligned text table. */
+export function formatStatus(s: ClusterStatus): string {
+  const head = [
+    'WATCHER',
+    'LAST SLOT',
+    'INSTANCE',
+    'RESULT',
+    'DURATION',
+    'COUNTS',
+    'RUNNING NOW',
+    'NEXT SLOT',
+  ];
+  const body = s.watchers.map((w) => [
+    w.watcher,
+    w.lastRun?.slot ?? 'never',
+    w.lastRun?.instance ?? '-',
+    w.lastRun ? `${w.lastRun.result}${w.lastRun.manual ? ' (manual)' : ''}` : '-',
+    w.lastRun ? `${w.lastRun.durationMs}ms` : '-',
+    w.lastRun ? counts(w.lastRun.counts) : '-',
+    w.running ? `${w.running.instance} since ${w.running.since}` : '-',
+    w.nextSlot ?? 'none',
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]) =>
+    r
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  const errors = s.watchers.flatMap((w) =>
+    w.lastRun?.error ? [`${w.watcher}: last run failed: ${w.lastRun.error}`] : [],
+  );
+  if (s.watchers.length === 0) return 'no watcher is enabled\n';
+  return `${[line(head), ...body.map(line), ...errors].join('\n')}\n`;
+}
+
+/**
+ * `iam-watcher status`: connects to Redis only (bounded by `redis.timeout`), reads, disconnects.
+ * @returns the text to print. @throws StartupError (exit 1) when Redis does not answer;
+ * UsageError (exit 2) when `lock.backend` is local (the state lives inside the daemon then).
+ */
+export async function clusterStatus(
+  config: Config,
+  watchers: readonly AnyWatcher[],
+  json: boolean,
+): Promise<string> {
+  if (config.lock.backend !== 'redis') {
+    throw new UsageError(
+      'status reads the cluster state from Redis; lock.backend is local, so there is none',
+    );
+  }
+  const silent = pino({ level: 'silent' });
+  const redis = createRedis(config.redis, silent);
+  try {
+    try {
+      await waitRedis(redis, config.redis.timeoutMs, silent);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new StartupError(`cannot read the cluster status: ${reason}`, { cause: err });
+    }
+    const coordinator = createRedisCoordinator({
+      redis: redis.client,
+      keyPrefix: config.lock.keyPrefix,
+      leaseMs: config.lock.leaseMs,
+      instanceId: config.instanceId,
+    });
+    let status: ClusterStatus;
+    try {
+      status = await readStatus(coordinator, config, watchers, Date.now());
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new StartupError(`cannot read the cluster status from ${redis.target}: ${reason}`, {
+        cause: err,
+      });
+    }
+    const text = json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status);
+    return scrubAll(text, secretValues(config, watchers));
+  } finally {
+    await redis.close();
+  }
+}
