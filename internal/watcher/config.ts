@@ -38,6 +38,17 @@ export interface MySQLConfig {
   readonly maxIdleConnections: number;
   readonly maxOpenConnections: number;
   readonly maxConnectionLifeTimeMs: number;
+  readonly tls: MySQLTlsConfig;
+}
+
+/** `mysql.tls.*`: file paths as configured (read when the pool is created). */
+export interface MySQLTlsConfig {
+  readonly enabled: boolean;
+  /** Empty strings mean "not set". */
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly insecureSkipVerify: boolean;
 }
 
 export interface RedisConfig {

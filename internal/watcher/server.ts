@@ -5,13 +5,13 @@
 import type { Logger } from 'pino';
 import type { Config, WatcherConfig } from './config.js';
 import type { AnyWatcher } from './watcher/registry.js';
-import { createMySQLPool, waitMySQL, type Pool } from '../pkg/mysql/mysql.js';
+import { MySQLTlsFileError, createMySQLPool, waitMySQL, type Pool } from '../pkg/mysql/mysql.js';
 import { createRedis, waitRedis, type RedisHandle } from '../pkg/redis/redis.js';
 import { closeAll, type CloseStep } from '../pkg/shutdown/close-all.js';
 import { startHealthServer, type HealthServer, type Readiness } from './health.js';
 import { Scheduler, type RunNowResult } from './scheduler/scheduler.js';
 import { createLocalCoordinator, createRedisCoordinator, type Coordinator } from './lock/index.js';
-import { StartupError } from './errors.js';
+import { ConfigError, StartupError } from './errors.js';
 import { NotReadyError } from '../pkg/retry/wait-ready.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
@@ -31,6 +31,17 @@ export function enabledEntries(
     .filter((e): e is { watcher: AnyWatcher; config: WatcherConfig } => e.config?.enabled === true);
 }
 
+/** The pool; a TLS file that cannot be read is a config error naming its key (exit 2). */
+function mysqlPool(config: Config): Pool {
+  try {
+    return createMySQLPool({ ...config.mysql, connectTimeoutMs: Math.min(config.startupTimeoutMs, 10_000) });
+  } catch (err) {
+    if (!(err instanceof MySQLTlsFileError)) throw err;
+    const key = `mysql.tls.${err.option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new ConfigError([{ key, message: err.message }]);
+  }
+}
+
 /** Connections shared by the daemon and one-off commands (`run`). */
 class Connections {
   readonly db: Pool;
@@ -42,10 +53,7 @@ class Connections {
     readonly config: Config,
     readonly logger: Logger,
   ) {
-    this.db = createMySQLPool({
-      ...config.mysql,
-      connectTimeoutMs: Math.min(config.startupTimeoutMs, 10_000),
-    });
+    this.db = mysqlPool(config);
     const lock = config.lock;
     if (lock.backend === 'redis') {
       this.redis = createRedis(config.redis, logger.child({ component: 'redis' }));

@@ -1,6 +1,7 @@
 /**
  * Small value checks shared by the schema: each returns a problem message or undefined.
  */
+import { accessSync, constants, statSync } from 'node:fs';
 import { parseHostPort } from './fields.js';
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62})?)*\.?$/;
@@ -54,4 +55,17 @@ export function checkKeyPrefix(v: string): string | undefined {
 /** A log output: `stdout`, `stderr` or a file path. */
 export function checkOutputPath(v: string): string | undefined {
   return v.trim() === '' ? 'must be stdout, stderr or a file path, got an empty string' : undefined;
+}
+
+/** A file the daemon must read (a TLS certificate or key); empty means none. */
+export function checkReadableFile(v: string): string | undefined {
+  if (v === '') return undefined;
+  try {
+    if (!statSync(v).isFile()) return `must be a file, got the directory ${JSON.stringify(v)}`;
+    accessSync(v, constants.R_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    return `cannot read ${JSON.stringify(v)} (${code === 'ENOENT' ? 'no such file' : code})`;
+  }
 }

@@ -46,6 +46,7 @@ export function compile(input: CompileInput, problems: Problems): Config | undef
     else resolved.set(v.key, { value: r.value, where: v.where });
   }
   checkSchedules(input, resolved, failed, problems);
+  checkMySQLTls(resolved, problems);
   if (!problems.empty) return undefined;
   return deepFreeze(build(input, resolved));
 }
@@ -82,6 +83,29 @@ function checkSchedules(
     if (!schedule) continue;
     const problem = safeCheck(input.checkSchedule, schedule.value as string, mode, timeZone || undefined);
     if (problem !== undefined) problems.add(k('schedule'), problem, schedule.where);
+  }
+}
+
+/** `mysql.tls.*` keys that only make sense together: never connect in plain text by accident. */
+function checkMySQLTls(resolved: ReadonlyMap<string, Resolved>, problems: Problems): void {
+  const get = (leaf: string) => resolved.get(`mysql.tls.${leaf}`);
+  if (get('enabled') === undefined) return;
+  const enabled = get('enabled')?.value === true;
+  for (const leaf of ['ca-file', 'cert-file', 'key-file', 'insecure-skip-verify']) {
+    const r = get(leaf);
+    if (!enabled && r !== undefined && r.value !== '' && r.value !== false) {
+      problems.add(
+        `mysql.tls.${leaf}`,
+        'is set but mysql.tls.enabled is false (set it to true to use TLS)',
+        r.where,
+      );
+    }
+  }
+  const cert = get('cert-file');
+  const key = get('key-file');
+  if (enabled && (cert?.value === '') !== (key?.value === '')) {
+    const [has, missing] = cert?.value === '' ? ['key-file', 'cert-file'] : ['cert-file', 'key-file'];
+    problems.add(`mysql.tls.${missing}`, `must be set together with mysql.tls.${has}`, get(has)?.where);
   }
 }
 

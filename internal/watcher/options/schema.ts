@@ -23,6 +23,7 @@ import {
   checkInstanceId,
   checkKeyPrefix,
   checkOutputPath,
+  checkReadableFile,
   checkUrlPath,
 } from './checks.js';
 
@@ -158,6 +159,43 @@ function mysqlKeys(): Entry[] {
       'mysql.max-connection-life-time',
       p('maxConnectionLifeTimeMs'),
       durationField({ default: 10 * SECOND, doc: 'Idle connections older than this are closed.' }),
+    ],
+    ...mysqlTlsKeys(),
+  ];
+}
+
+function mysqlTlsKeys(): Entry[] {
+  const p = (k: string): readonly string[] => ['mysql', 'tls', k];
+  const file = (what: string) =>
+    stringField({
+      default: '',
+      doc: `${what} (PEM), read at start-up; empty for none.`,
+      check: checkReadableFile,
+    });
+  return [
+    [
+      'mysql.tls.enabled',
+      p('enabled'),
+      boolField({ default: false, doc: 'Connect to MySQL with TLS; the server certificate is verified.' }),
+    ],
+    [
+      'mysql.tls.ca-file',
+      p('caFile'),
+      file('CA certificate(s) that sign the server certificate; empty trusts the system CAs'),
+    ],
+    [
+      'mysql.tls.cert-file',
+      p('certFile'),
+      file('Client certificate for mutual TLS, with mysql.tls.key-file'),
+    ],
+    ['mysql.tls.key-file', p('keyFile'), file('Private key of the client certificate')],
+    [
+      'mysql.tls.insecure-skip-verify',
+      p('insecureSkipVerify'),
+      boolField({
+        default: false,
+        doc: 'Accept any server certificate (testing only: open to interception).',
+      }),
     ],
   ];
 }
