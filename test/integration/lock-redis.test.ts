@@ -39,7 +39,7 @@ void describe('Redis coordinator (real Redis)', () => {
     const outcomes = await Promise.all(cs.map((c) => c.claimSlot('w', slot, 60_000)));
     assert.deepEqual(outcomes.filter((o) => o === 'claimed').length, 1);
     assert.deepEqual(outcomes.filter((o) => o === 'taken').length, 2);
-    const key = `${prefix}slot:w:2030-01-01T00:00:00.000Z`;
+    const key = `${prefix}slot:{w}:2030-01-01T00:00:00.000Z`;
     const ttl = await admin.pttl(key);
     assert.ok(ttl > 50_000 && ttl <= 60_000, `claim key ${key} has a TTL (${ttl})`);
     assert.equal(await cs[0]!.isClaimed('w', slot), true);

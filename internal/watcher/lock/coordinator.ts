@@ -35,6 +35,13 @@ export type LeaseResult =
   | { readonly outcome: 'held' }
   | { readonly outcome: 'unavailable'; readonly error: unknown };
 
+/**
+ * Outcome of {@link Coordinator.claimAndLease}: the claim, and when the slot is ours, the lease.
+ * A claimed slot whose lease is `held` is the overlap case (the previous run still runs).
+ */
+export type ClaimLeaseResult =
+  { readonly claim: 'taken' | 'unavailable' } | { readonly claim: 'claimed'; readonly lease: LeaseResult };
+
 /** What a lease is for. */
 export type LeaseScope =
   /** The watcher-wide "running" marker: one holder in the cluster (overlap skip / delay). */
@@ -78,6 +85,16 @@ export interface Coordinator {
    * than any clock skew or restart could make an instance reach the slot again.
    */
   claimSlot(watcher: string, slotMs: number, retainMs: number): Promise<ClaimOutcome>;
+  /**
+   * {@link Coordinator.claimSlot} and {@link Coordinator.acquireLease} in one step (one round trip
+   * on Redis): the lease is only taken when the claim succeeds. Never rejects.
+   */
+  claimAndLease(
+    watcher: string,
+    slotMs: number,
+    retainMs: number,
+    scope: LeaseScope,
+  ): Promise<ClaimLeaseResult>;
   /** Whether a slot was claimed (by anyone) and the claim has not expired. @throws when unreachable */
   isClaimed(watcher: string, slotMs: number): Promise<boolean>;
   /** Takes a lease of the configured length and keeps extending it until released. */

@@ -1,5 +1,6 @@
 /** Cluster coordination: slot claims, leases, fixed-delay chains and last-run records. */
 export type {
+  ClaimLeaseResult,
   ClaimOutcome,
   Coordinator,
   LastRunRecord,
@@ -10,5 +11,5 @@ export type {
 } from './coordinator.js';
 export { LeaseLostError } from './coordinator.js';
 export { createLocalCoordinator, type LocalCoordinatorOptions } from './local-coordinator.js';
-export { createRedisCoordinator, type RedisCoordinatorOptions } from './redis-coordinator.js';
+export { createRedisCoordinator, type RedisCoordinatorOptions, type RedisLike } from './redis-coordinator.js';
 export { keyNames, type KeyNames } from './keys.js';

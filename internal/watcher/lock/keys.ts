@@ -1,4 +1,8 @@
-/** Backend key names, all under `lock.key-prefix`. */
+/**
+ * Backend key names, all under `lock.key-prefix`. The watcher's name sits in a `{...}` hash tag, so
+ * every key of one watcher lives in one Redis Cluster hash slot (a script may then touch its claim,
+ * lease and holder keys together); different watchers spread over the cluster.
+ */
 import type { LeaseScope } from './coordinator.js';
 
 /** The key layout for one prefix. */
@@ -16,20 +20,21 @@ export interface KeyNames {
 export function keyNames(prefix: string): KeyNames {
   const p = prefix === '' || prefix.endsWith(':') ? prefix : `${prefix}:`;
   const iso = (ms: number): string => new Date(ms).toISOString();
+  const tag = (w: string): string => `{${w}}`;
   return {
-    slot: (w, ms) => `${p}slot:${w}:${iso(ms)}`,
+    slot: (w, ms) => `${p}slot:${tag(w)}:${iso(ms)}`,
     lease: (w, scope) => {
       switch (scope.kind) {
         case 'running':
-          return `${p}running:${w}`;
+          return `${p}running:${tag(w)}`;
         case 'waiting':
-          return `${p}waiting:${w}`;
+          return `${p}waiting:${tag(w)}`;
         case 'slot':
-          return `${p}running:${w}:${iso(scope.slotMs)}`;
+          return `${p}running:${tag(w)}:${iso(scope.slotMs)}`;
       }
     },
-    chain: (w) => `${p}chain:${w}`,
-    lastRun: (w) => `${p}last-run:${w}`,
-    holder: (w) => `${p}holder:${w}`,
+    chain: (w) => `${p}chain:${tag(w)}`,
+    lastRun: (w) => `${p}last-run:${tag(w)}`,
+    holder: (w) => `${p}holder:${tag(w)}`,
   };
 }

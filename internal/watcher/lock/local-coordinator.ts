@@ -57,6 +57,10 @@ export function createLocalCoordinator(options: LocalCoordinatorOptions): Coordi
       claims.set(key, now + retainMs);
       return Promise.resolve('claimed');
     },
+    async claimAndLease(watcher, slotMs, retainMs, scope) {
+      const claim = await this.claimSlot(watcher, slotMs, retainMs);
+      return claim === 'claimed' ? { claim, lease: await this.acquireLease(watcher, scope) } : { claim };
+    },
     isClaimed(watcher, slotMs) {
       const exp = claims.get(keys.slot(watcher, slotMs));
       return Promise.resolve(exp !== undefined && exp > clock.now());

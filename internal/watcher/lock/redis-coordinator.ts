@@ -1,53 +1,160 @@
 /**
- * `lock.backend: redis`. Slot claims are plain `SET key instance NX PX retain` (one round trip);
- * leases go through redlock so that a quorum over several independent Redis servers can be added
- * by passing more clients (`redis` accepts an array). Chain and last-run records are plain keys on
- * the first client.
+ * `lock.backend: redis`: slot claims and leases on one Redis server (standalone, Sentinel, Cluster),
+ * or by majority over several independent Redis servers (`lock.redis-addrs`, the Redlock scheme).
+ *
+ * Cost per slot: the claim and the lease are one script item, and the items of all watchers due in
+ * the same event-loop turn go out as one `EVALSHA` per server ({@link ScriptBatcher}); releases and
+ * last-run records likewise. One shared timer extends every held lease (no timer per lease).
+ *
+ * ## Quorum over N independent servers
+ *
+ * With N servers the quorum is Q = floor(N/2) + 1. Every claim and lease attempt uses a fresh token
+ * (instance id, a per-process nonce, a counter) and asks every server to `SET key token NX PX t`.
+ * - A slot is **claimed** when at least Q servers accepted the claim. A winner never deletes its
+ *   claim; it expires after its retention (minutes, far beyond the slot's grace period). Two
+ *   instances can never both reach Q for one key while the claims live: two majorities of N share
+ *   a server, and a server holds one value per key. So at most one instance runs a slot.
+ * - A loser (fewer than Q accepts) deletes its partial claims at once (compare-and-delete on its own
+ *   token, so nobody else's value is touched). Deleting cannot let a second instance reach Q while
+ *   a winner exists: the winner's Q values stay. It only undoes split votes (three instances each
+ *   holding one server of three), after which the losers retry a few times with a random pause, so a
+ *   split does not skip the slot. When the answers show one token already on Q servers, there is a
+ *   winner and no retry.
+ * - Fewer than Q servers answering is "backend unavailable": the slot is skipped and counted, never
+ *   run (safety over liveness). A claim that reached Q on the servers but whose replies were lost is
+ *   seen as a failure: the slot is skipped by everyone, never run twice.
+ * - A lease is acquired when Q servers took its token and less than half the lease has passed since
+ *   the request was sent (the validity check of Redlock: the keys' TTLs run from the moment each
+ *   server received the request). It is extended by majority; it is lost when enough servers report
+ *   another value (or none) that a majority is impossible, or when the local validity estimate runs
+ *   out without a majority of extensions.
+ *
+ * Limits, as for Redlock: the servers must be independent (not replicas of one another: a failover
+ * can lose the latest writes), and a server that restarts without persistence forgets its keys; run
+ * them with `appendonly yes` + `appendfsync always`, or keep a restarted server out for the claim
+ * retention (a few minutes). Server clocks drive the TTLs; large clock jumps on a server shorten them.
+ *
+ * The fixed-delay chain and the last-run records live on the main `redis` connection (the same
+ * server as the claims when there is one server).
  */
-import { Redlock } from '@sesamecare-oss/redlock';
-import type { Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { BackendHealth } from './backend-health.js';
-import type { ClaimOutcome, Coordinator, LastRunRecord, LeaseResult, LeaseScope } from './coordinator.js';
+import type {
+  ClaimLeaseResult,
+  ClaimOutcome,
+  Coordinator,
+  LastRunRecord,
+  LeaseResult,
+  LeaseScope,
+} from './coordinator.js';
 import { keyNames } from './keys.js';
-import { RedisLease, classify } from './redis-lease.js';
+import { ScriptBatcher, scriptOf, type RedisLike } from './redis-batch.js';
+import { RedisLease, leaseLost } from './redis-lease.js';
+import { ADVANCE_CHAIN, CLAIM_LEASE, KEY_OPS } from './redis-scripts.js';
+
+export type { RedisLike } from './redis-batch.js';
 
 /** Options of {@link createRedisCoordinator}. */
 export interface RedisCoordinatorOptions {
   /**
-   * The Redis client, or several independent servers (leases then need a majority; claims and
-   * records use the first). Give each client `maxRetriesPerRequest`, `commandTimeout` and an
-   * `error` listener: the defaults queue commands for a long time while Redis is down.
+   * The main Redis client (chain and last-run records; also claims and leases unless `lockRedis`
+   * names other servers). An array is read as `lockRedis`, its first client being the main one.
+   * Give each client `maxRetriesPerRequest`, `commandTimeout` and an `error` listener: the
+   * defaults queue commands for a long time while Redis is down.
    */
-  readonly redis: Redis | readonly Redis[];
-  /** `lock.key-prefix`; a `:` is added when missing. */
+  readonly redis: RedisLike | readonly RedisLike[];
+  /**
+   * Independent Redis servers (`lock.redis-addrs`) for claims and leases by majority.
+   * @defaultValue `[redis]`
+   */
+  readonly lockRedis?: readonly RedisLike[];
+  /** `lock.key-prefix`; a `:` is added when missing. Must not contain `{` (hash tags). */
   readonly keyPrefix: string;
   /** `lock.lease`: lease length; the holder extends it every third of it. */
   readonly leaseMs: number;
   readonly instanceId: string;
   readonly logger?: Logger;
+  /**
+   * Retries of a claim after a split vote (no token on a majority).
+   * @defaultValue 3
+   */
+  readonly splitRetries?: number;
 }
 
-// Compare-and-set of the fixed-delay chain: ARGV[1] the expected value ('' = none), ARGV[2] the new.
-const ADVANCE_CHAIN = `
-local cur = redis.call('GET', KEYS[1])
-if (cur or '') ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-return 1
-`;
+/** The claim/lease and the key-ops scripts of one server. */
+interface Server {
+  readonly claim: ScriptBatcher;
+  readonly ops: ScriptBatcher;
+  readonly client: RedisLike;
+}
+
+/** One server's answer to one item: a reply, or the error of the call. */
+type Vote = { readonly ok: true; readonly reply: unknown } | { readonly ok: false; readonly error: unknown };
+
+const serversByClient = new WeakMap<RedisLike, Server>();
+
+function serverOf(client: RedisLike): Server {
+  let s = serversByClient.get(client);
+  if (s === undefined) {
+    s = {
+      client,
+      claim: new ScriptBatcher(client, 'iamWatcherClaimLease', CLAIM_LEASE),
+      ops: new ScriptBatcher(client, 'iamWatcherKeyOps', KEY_OPS),
+    };
+    serversByClient.set(client, s);
+  }
+  return s;
+}
+
+/** Asks every server; one vote each, never rejects. */
+function poll(servers: readonly Server[], ask: (s: Server) => Promise<unknown>): Promise<Vote[]> {
+  return Promise.all(
+    servers.map((s) =>
+      ask(s).then(
+        (reply): Vote => ({ ok: true, reply }),
+        (error: unknown): Vote => ({ ok: false, error }),
+      ),
+    ),
+  );
+}
+
+function firstError(votes: readonly Vote[]): unknown {
+  for (const v of votes) if (!v.ok) return v.error;
+  return new Error('no answer');
+}
+
+function isList(r: RedisLike | readonly RedisLike[]): r is readonly RedisLike[] {
+  return Array.isArray(r);
+}
+
+/** The plain reads used here, typed once for both client kinds. */
+interface Reads {
+  get(key: string): Promise<string | null>;
+  exists(key: string): Promise<number>;
+}
+const reads = (c: RedisLike): Reads => c;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Creates the Redis coordinator. */
 export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordinator {
-  const clients: readonly Redis[] = Array.isArray(options.redis) ? options.redis : [options.redis as Redis];
-  const main = clients[0];
+  const given: readonly RedisLike[] = isList(options.redis) ? options.redis : [options.redis];
+  const main = given[0];
   if (main === undefined) throw new Error('createRedisCoordinator: no Redis client');
+  const lockClients =
+    options.lockRedis !== undefined && options.lockRedis.length > 0 ? options.lockRedis : given;
+  const servers = lockClients.map(serverOf);
+  const records = serverOf(main);
+  const quorum = Math.floor(servers.length / 2) + 1;
+  const leaseMs = options.leaseMs;
+  const splitRetries = servers.length > 1 ? (options.splitRetries ?? 3) : 0;
   const keys = keyNames(options.keyPrefix);
   const health = new BackendHealth(options.logger, 'redis');
-  const leases = new Set<RedisLease>();
-  // redlock's scripts SELECT a database themselves: give them the client's, or they use 0.
-  const redlock = new Redlock(clients, { retryCount: 0, db: main.options.db ?? 0 });
-  // redlock emits every failed vote (also "already locked"); without a listener the emit throws.
-  redlock.on('error', () => undefined);
+  const nonce = randomBytes(6).toString('base64url');
+  let seq = 0;
+  const token = (): string => `${options.instanceId}/${nonce}/${(seq++).toString(36)}`;
+  const advanceChain = scriptOf(main, 'iamWatcherAdvanceChain', ADVANCE_CHAIN);
 
   const guard = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -60,76 +167,159 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
     }
   };
 
+  /** Deletes `key` on every server where it still holds `value`. Never rejects. */
+  const dropEverywhere = async (key: string, value: string): Promise<void> => {
+    await poll(servers, (s) => s.ops.push([key], ['d', value, '']));
+  };
+
+  const keeper = new LeaseKeeper(servers, quorum, leaseMs, health);
+
+  /**
+   * One claim/lease attempt on every server. `claimValue` '' asks for the lease only; `lease`
+   * undefined asks for the claim only.
+   */
+  const attempt = async (
+    watcher: string,
+    slotKey: string,
+    claimValue: string,
+    retainMs: number,
+    lease: { key: string; scope: LeaseScope } | undefined,
+  ): Promise<{ votes: Vote[]; sentAtMs: number; leaseToken: string }> => {
+    const leaseToken = lease === undefined ? '' : claimValue || token();
+    const holderRec =
+      lease === undefined || lease.scope.kind === 'waiting'
+        ? ''
+        : JSON.stringify({ instance: options.instanceId, sinceMs: Date.now(), key: lease.key });
+    const k = [slotKey, lease?.key ?? slotKey, keys.holder(watcher)];
+    const a = [claimValue, String(Math.max(1, Math.ceil(retainMs))), leaseToken, String(leaseMs), holderRec];
+    const sentAtMs = Date.now();
+    const votes = await poll(servers, (s) => s.claim.push(k, a));
+    return { votes, sentAtMs, leaseToken };
+  };
+
+  /** Turns a won lease vote into a held lease, or undoes it when it took too long to be valid. */
+  const takeLease = async (
+    watcher: string,
+    key: string,
+    leaseToken: string,
+    sentAtMs: number,
+  ): Promise<LeaseResult> => {
+    if (Date.now() - sentAtMs >= leaseMs / 2) {
+      await dropEverywhere(key, leaseToken);
+      return { outcome: 'unavailable', error: new Error(`lease ${key}: acquired too late to be valid`) };
+    }
+    const lease = new RedisLease(watcher, key, leaseToken, sentAtMs, leaseMs, (l) => keeper.release(l));
+    keeper.add(lease);
+    return { outcome: 'acquired', lease };
+  };
+
+  const claimAndLease = async (
+    watcher: string,
+    slotMs: number,
+    retainMs: number,
+    scope: LeaseScope | undefined,
+  ): Promise<ClaimLeaseResult> => {
+    const slotKey = keys.slot(watcher, slotMs);
+    const leaseKey = scope === undefined ? undefined : keys.lease(watcher, scope);
+    for (let round = 0; ; round++) {
+      const claimValue = token();
+      const lease = leaseKey === undefined || scope === undefined ? undefined : { key: leaseKey, scope };
+      const { votes, sentAtMs, leaseToken } = await attempt(watcher, slotKey, claimValue, retainMs, lease);
+      let claimed = 0;
+      let leased = 0;
+      let answered = 0;
+      const owners = new Map<string, number>();
+      for (const v of votes) {
+        if (!v.ok) continue;
+        answered += 1;
+        if (v.reply === 1) {
+          claimed += 1;
+          leased += 1;
+        } else if (v.reply === 2) claimed += 1;
+        else if (typeof v.reply === 'string') owners.set(v.reply, (owners.get(v.reply) ?? 0) + 1);
+      }
+      if (claimed >= quorum) {
+        health.ok();
+        if (leaseKey === undefined) return { claim: 'claimed', lease: { outcome: 'held' } };
+        if (leased >= quorum)
+          return { claim: 'claimed', lease: await takeLease(watcher, leaseKey, leaseToken, sentAtMs) };
+        // Claimed, but the lease is someone else's (overlap): give back the servers we did get.
+        if (leased > 0) await dropEverywhere(leaseKey, leaseToken);
+        return { claim: 'claimed', lease: { outcome: 'held' } };
+      }
+      // Lost or split: delete our partial claim and lease, so that a retry (ours or another
+      // instance's) can reach a majority. A majority that exists elsewhere stays untouched.
+      if (claimed > 0) {
+        await Promise.all([
+          dropEverywhere(slotKey, claimValue),
+          leased > 0 && leaseKey !== undefined ? dropEverywhere(leaseKey, leaseToken) : undefined,
+        ]);
+      }
+      if (answered < quorum) {
+        health.failed(firstError(votes), 'claim');
+        return { claim: 'unavailable' };
+      }
+      health.ok();
+      const decided = [...owners.values()].some((n) => n >= quorum);
+      if (decided || round >= splitRetries) return { claim: 'taken' };
+      await sleep(5 + Math.random() * 30);
+    }
+  };
+
+  const acquireLease = async (watcher: string, scope: LeaseScope): Promise<LeaseResult> => {
+    const key = keys.lease(watcher, scope);
+    const { votes, sentAtMs, leaseToken } = await attempt(watcher, key, '', 0, { key, scope });
+    let leased = 0;
+    let answered = 0;
+    for (const v of votes) {
+      if (!v.ok) continue;
+      answered += 1;
+      if (v.reply === 1) leased += 1;
+    }
+    if (leased >= quorum) {
+      health.ok();
+      return takeLease(watcher, key, leaseToken, sentAtMs);
+    }
+    if (leased > 0) await dropEverywhere(key, leaseToken);
+    if (answered < quorum) {
+      const error = firstError(votes);
+      health.failed(error, 'lease');
+      return { outcome: 'unavailable', error };
+    }
+    health.ok();
+    return { outcome: 'held' };
+  };
+
+  /** True when any answering server has the key; throws when fewer than a majority answer. */
+  const existsAnywhere = async (key: string, operation: string): Promise<boolean> =>
+    guard(operation, async () => {
+      const votes = await poll(servers, (s) => reads(s.client).exists(key));
+      const answers = votes.filter((v): v is { ok: true; reply: unknown } => v.ok);
+      if (answers.length < quorum) throw firstError(votes);
+      return answers.some((v) => v.reply === 1);
+    });
+
   return {
     backend: 'redis',
-    leaseMs: options.leaseMs,
+    leaseMs,
     get available() {
       return health.available;
     },
     async claimSlot(watcher, slotMs, retainMs): Promise<ClaimOutcome> {
-      try {
-        const r = await main.set(
-          keys.slot(watcher, slotMs),
-          options.instanceId,
-          'PX',
-          Math.max(1, Math.ceil(retainMs)),
-          'NX',
-        );
-        health.ok();
-        return r === 'OK' ? 'claimed' : 'taken';
-      } catch (err) {
-        health.failed(err, 'claim');
-        return 'unavailable';
-      }
+      return (await claimAndLease(watcher, slotMs, retainMs, undefined)).claim;
     },
-    isClaimed: (watcher, slotMs) =>
-      guard('read-claim', async () => (await main.exists(keys.slot(watcher, slotMs))) === 1),
-    async acquireLease(watcher, scope: LeaseScope): Promise<LeaseResult> {
-      const key = keys.lease(watcher, scope);
-      let lock;
-      try {
-        lock = await redlock.acquire([key], options.leaseMs, { retryCount: 0 });
-      } catch (err) {
-        let verdict: 'held' | 'failed';
-        try {
-          verdict = await classify(err);
-        } catch {
-          verdict = 'failed';
-        }
-        if (verdict === 'held') {
-          health.ok();
-          return { outcome: 'held' };
-        }
-        health.failed(err, 'lease');
-        return { outcome: 'unavailable', error: err };
-      }
-      health.ok();
-      const lease = new RedisLease(watcher, key, lock, options.leaseMs, {
-        // The scheduler logs and counts the loss (it knows the slot); here only the bookkeeping.
-        onLost: (l) => leases.delete(l),
-        onReleased: (l) => leases.delete(l),
-        onBackendError: (err, op) => health.failed(err, op),
-        onBackendOk: () => health.ok(),
-      });
-      leases.add(lease);
-      if (scope.kind !== 'waiting') {
-        // For `status` only: best effort, off the run's path; read back only while `key` exists.
-        const rec = JSON.stringify({ instance: options.instanceId, sinceMs: Date.now(), key });
-        main.set(keys.holder(watcher), rec).catch(() => undefined);
-      }
-      return { outcome: 'acquired', lease };
-    },
-    isRunning: (watcher) =>
-      guard('read-running', async () => (await main.exists(keys.lease(watcher, { kind: 'running' }))) === 1),
+    claimAndLease: (watcher, slotMs, retainMs, scope) => claimAndLease(watcher, slotMs, retainMs, scope),
+    isClaimed: (watcher, slotMs) => existsAnywhere(keys.slot(watcher, slotMs), 'read-claim'),
+    acquireLease,
+    isRunning: (watcher) => existsAnywhere(keys.lease(watcher, { kind: 'running' }), 'read-running'),
     chainEnd: (watcher) =>
       guard('read-chain', async () => {
-        const v = await main.get(keys.chain(watcher));
+        const v = await reads(main).get(keys.chain(watcher));
         return v === null || v === '' ? undefined : Number(v);
       }),
     advanceChain: (watcher, expectedMs, endMs) =>
       guard('write-chain', async () => {
-        const r = await main.eval(
-          ADVANCE_CHAIN,
+        const r = await advanceChain(
           1,
           keys.chain(watcher),
           expectedMs === undefined ? '' : String(expectedMs),
@@ -139,24 +329,121 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
       }),
     recordRun: (record: LastRunRecord) =>
       guard('write-last-run', async () => {
-        await main.set(keys.lastRun(record.watcher), JSON.stringify(record));
+        await records.ops.push([keys.lastRun(record.watcher)], ['s', JSON.stringify(record), '']);
       }),
     lastRun: (watcher) =>
       guard('read-last-run', async () => {
-        const v = await main.get(keys.lastRun(watcher));
+        const v = await reads(main).get(keys.lastRun(watcher));
         return v === null ? undefined : (JSON.parse(v) as LastRunRecord);
       }),
     holder: (watcher) =>
       guard('read-holder', async () => {
-        const v = await main.get(keys.holder(watcher));
-        if (v === null) return undefined;
-        const rec = JSON.parse(v) as { instance: string; sinceMs: number; key: string };
-        return (await main.exists(rec.key)) === 1
-          ? { instance: rec.instance, sinceMs: rec.sinceMs }
-          : undefined;
+        const votes = await poll(servers, async (s) => {
+          const v = await reads(s.client).get(keys.holder(watcher));
+          if (v === null) return undefined;
+          const rec = JSON.parse(v) as { instance: string; sinceMs: number; key: string };
+          return (await reads(s.client).exists(rec.key)) === 1 ? rec : undefined;
+        });
+        if (votes.filter((v) => v.ok).length < quorum) throw firstError(votes);
+        for (const v of votes) {
+          const rec = v.ok ? (v.reply as { instance: string; sinceMs: number } | undefined) : undefined;
+          if (rec !== undefined) return { instance: rec.instance, sinceMs: rec.sinceMs };
+        }
+        return undefined;
       }),
-    async close() {
-      await Promise.all([...leases].map((l) => l.release()));
-    },
+    close: () => keeper.close(),
   };
+}
+
+/**
+ * Extends every held lease from one shared timer that ticks every tenth of the lease while any lease
+ * is held: a lease is renewed once a third of it has passed since its last renewal, and a failed
+ * renewal is retried at the next tick until the lease's validity runs out.
+ */
+class LeaseKeeper {
+  readonly #leases = new Set<RedisLease>();
+  #timer: NodeJS.Timeout | undefined;
+  readonly #tickMs: number;
+
+  constructor(
+    private readonly servers: readonly Server[],
+    private readonly quorum: number,
+    private readonly leaseMs: number,
+    private readonly health: BackendHealth,
+  ) {
+    this.#tickMs = Math.max(5, Math.floor(leaseMs / 10));
+  }
+
+  add(lease: RedisLease): void {
+    this.#leases.add(lease);
+    if (this.#timer === undefined) {
+      this.#timer = setInterval(() => this.#tick(), this.#tickMs);
+      this.#timer.unref();
+    }
+  }
+
+  async release(lease: RedisLease): Promise<void> {
+    this.#forget(lease);
+    await poll(this.servers, (s) => s.ops.push([lease.key], ['d', lease.token, '']));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#leases].map((l) => l.release()));
+  }
+
+  #forget(lease: RedisLease): void {
+    this.#leases.delete(lease);
+    if (this.#leases.size === 0 && this.#timer !== undefined) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  #tick(): void {
+    const now = Date.now();
+    const due = this.leaseMs / 3;
+    for (const lease of this.#leases) {
+      if (!lease.held) {
+        this.#forget(lease);
+      } else if (now >= lease.validUntilMs) {
+        this.#lose(lease, leaseLost(lease.key, 'expired'));
+      } else if (!lease.extending && now - lease.renewedAtMs >= due) {
+        void this.#extend(lease);
+      }
+    }
+  }
+
+  async #extend(lease: RedisLease): Promise<void> {
+    lease.extending = true;
+    const sentAtMs = Date.now();
+    const votes = await poll(this.servers, (s) =>
+      s.ops.push([lease.key], ['x', lease.token, String(this.leaseMs)]),
+    );
+    lease.extending = false;
+    if (!lease.held) return;
+    let ok = 0;
+    let notOurs = 0;
+    for (const v of votes) {
+      if (v.ok && v.reply === 1) ok += 1;
+      else if (v.ok) notOurs += 1;
+    }
+    if (ok >= this.quorum) {
+      this.health.ok();
+      lease.renewedAtMs = sentAtMs;
+      lease.validUntilMs = sentAtMs + this.leaseMs;
+      return;
+    }
+    if (notOurs > this.servers.length - this.quorum) {
+      this.#lose(lease, leaseLost(lease.key, 'held'));
+      return;
+    }
+    const err = firstError(votes);
+    this.health.failed(err, 'extend');
+    if (Date.now() >= lease.validUntilMs) this.#lose(lease, leaseLost(lease.key, 'expired', err));
+  }
+
+  #lose(lease: RedisLease, reason: ReturnType<typeof leaseLost>): void {
+    this.#forget(lease);
+    lease.lose(reason);
+  }
 }

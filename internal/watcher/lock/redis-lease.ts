@@ -1,39 +1,35 @@
 /**
- * A lease held through redlock and extended by its holder. redlock's own auto-extension (`using`)
- * spins on failure; here the holder extends every third of the lease, retries quickly on a transport
- * error, and declares the lease lost (aborting its signal) as soon as the key is someone else's or
- * the lease ran out unextended.
+ * A lease held on the coordination servers under a token only its holder knows. The holder does not
+ * run a timer per lease: the coordinator extends all held leases from one shared timer (see
+ * `LeaseKeeper` in redis-coordinator.ts) and calls {@link RedisLease.lose} when the key is someone
+ * else's or the lease ran out unextended.
  */
-import { ExecutionError, ResourceLockedError } from '@sesamecare-oss/redlock';
-import type { Lock } from '@sesamecare-oss/redlock';
 import type { Lease } from './coordinator.js';
 import { LeaseLostError } from './coordinator.js';
 
-/** Callbacks of a {@link RedisLease}. */
-export interface RedisLeaseHooks {
-  onLost(lease: RedisLease, reason: LeaseLostError): void;
-  onReleased(lease: RedisLease): void;
-  onBackendError(err: unknown, operation: string): void;
-  onBackendOk(): void;
-}
-
-/** A lease that extends itself until released or lost. */
+/** A lease that its coordinator keeps extending until it is released or lost. */
 export class RedisLease implements Lease {
   readonly #controller = new AbortController();
-  #lock: Lock;
-  #timer: NodeJS.Timeout | undefined;
   #state: 'held' | 'lost' | 'released' = 'held';
   #releasing: Promise<void> | undefined;
+  /** Local estimate of when the lease ends unless extended (ms since the epoch). */
+  validUntilMs: number;
+  /** When the last successful extension (or the acquisition) was sent. */
+  renewedAtMs: number;
+  /** An extension is in flight. */
+  extending = false;
 
   constructor(
     readonly watcher: string,
     readonly key: string,
-    lock: Lock,
-    private readonly leaseMs: number,
-    private readonly hooks: RedisLeaseHooks,
+    /** The value the key holds while it is ours. */
+    readonly token: string,
+    sentAtMs: number,
+    leaseMs: number,
+    private readonly onRelease: (lease: RedisLease) => Promise<void>,
   ) {
-    this.#lock = lock;
-    this.#schedule(Math.max(1, Math.floor(leaseMs / 3)));
+    this.renewedAtMs = sentAtMs;
+    this.validUntilMs = sentAtMs + leaseMs;
   }
 
   get signal(): AbortSignal {
@@ -44,93 +40,36 @@ export class RedisLease implements Lease {
     return this.#state === 'lost';
   }
 
-  /** Local estimate of when the lease ends unless extended (ms since the epoch). */
-  get validUntilMs(): number {
-    return this.#lock.expiration;
+  get held(): boolean {
+    return this.#state === 'held';
   }
 
-  #schedule(delayMs: number): void {
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      void this.#extend();
-    }, delayMs);
-    this.#timer.unref();
-  }
-
-  async #extend(): Promise<void> {
-    if (this.#state !== 'held') return;
-    const validUntil = this.#lock.expiration;
-    try {
-      const next = await this.#lock.extend(this.leaseMs);
-      if (this.#state !== 'held') {
-        // Released while the extension was in flight: give the key back.
-        await next.release().catch(() => undefined);
-        return;
-      }
-      this.#lock = next;
-      this.hooks.onBackendOk();
-      this.#schedule(Math.max(1, Math.floor(this.leaseMs / 3)));
-    } catch (err) {
-      if (this.#state !== 'held') return;
-      const verdict = await classify(err);
-      if (verdict === 'held') {
-        this.#lose(
-          new LeaseLostError(this.key, `lease ${this.key} is held by another instance`, { cause: err }),
-        );
-        return;
-      }
-      this.hooks.onBackendError(err, 'extend');
-      const left = validUntil - Date.now();
-      if (left <= 0) {
-        this.#lose(
-          new LeaseLostError(this.key, `lease ${this.key} expired: the backend did not answer`, {
-            cause: err,
-          }),
-        );
-        return;
-      }
-      this.#schedule(Math.max(1, Math.min(Math.floor(this.leaseMs / 10), left)));
-    }
-  }
-
-  #lose(reason: LeaseLostError): void {
+  /** Marks the lease lost and aborts its signal (once). */
+  lose(reason: LeaseLostError): void {
     if (this.#state !== 'held') return;
     this.#state = 'lost';
     this.#controller.abort(reason);
-    this.hooks.onLost(this, reason);
   }
 
+  /** Stops extending and deletes the key where it is still ours. Never rejects; idempotent. */
   release(): Promise<void> {
-    this.#releasing ??= this.#release();
-    return this.#releasing;
-  }
-
-  async #release(): Promise<void> {
-    const wasHeld = this.#state === 'held';
-    if (wasHeld) this.#state = 'released';
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.hooks.onReleased(this);
-    if (!wasHeld) return;
-    try {
-      await this.#lock.release();
-    } catch {
-      // The key expires by itself within the lease; nothing else to do.
+    if (this.#releasing === undefined) {
+      const wasHeld = this.#state === 'held';
+      if (wasHeld) this.#state = 'released';
+      // A lost lease is deleted too where it is still ours (a server that missed the extension).
+      this.#releasing = this.onRelease(this).catch(() => undefined);
     }
+    return this.#releasing;
   }
 }
 
-/**
- * Tells "someone else holds it" from "the backend failed" for a failed redlock operation: held when
- * a quorum of servers answered that the key is locked.
- */
-export async function classify(err: unknown): Promise<'held' | 'failed'> {
-  if (err instanceof ResourceLockedError) return 'held';
-  if (!(err instanceof ExecutionError)) return 'failed';
-  const last = err.attempts[err.attempts.length - 1];
-  if (last === undefined) return 'failed';
-  const stats = await last;
-  let locked = 0;
-  for (const e of stats.votesAgainst.values()) if (e instanceof ResourceLockedError) locked += 1;
-  return locked >= stats.quorumSize ? 'held' : 'failed';
+/** The error a lost lease's signal carries. */
+export function leaseLost(key: string, why: 'held' | 'expired', cause?: unknown): LeaseLostError {
+  return new LeaseLostError(
+    key,
+    why === 'held'
+      ? `lease ${key} is held by another instance`
+      : `lease ${key} expired: the backend did not answer`,
+    cause === undefined ? undefined : { cause },
+  );
 }
