@@ -42,17 +42,19 @@ export class SlotRunner {
     const { watcher, config, schedule } = this.current();
     const name = watcher.name;
     if (this.ctx.stopping) return { kind: 'skipped' };
-    const claim = await this.ctx.coordinator.claimSlot(name, slotMs, this.#retainMs(schedule, slotMs));
-    if (claim !== 'claimed') {
-      this.ctx.skipped(name, slotMs, claim === 'taken' ? 'claimed' : 'backend-unavailable');
-      return claim === 'taken' ? { kind: 'claimed-elsewhere' } : { kind: 'skipped' };
-    }
     const scope: LeaseScope =
       config.overlap === 'allow' && schedule.mode !== 'fixed-delay'
         ? { kind: 'slot', slotMs }
         : { kind: 'running' };
+    // Claim and lease in one step (one round trip on Redis); the lease is only taken when claimed.
+    const r = await this.ctx.coordinator.claimAndLease(name, slotMs, this.#retainMs(schedule, slotMs), scope);
+    if (r.claim !== 'claimed') {
+      this.ctx.skipped(name, slotMs, r.claim === 'taken' ? 'claimed' : 'backend-unavailable');
+      return r.claim === 'taken' ? { kind: 'claimed-elsewhere' } : { kind: 'skipped' };
+    }
     const inFlight: InFlight = { watcher: name, done: Promise.resolve(), lease: undefined };
-    let lease = await this.#lease(name, slotMs, scope);
+    let lease: Lease | 'held' | 'unavailable' =
+      r.lease.outcome === 'acquired' ? r.lease.lease : r.lease.outcome;
     if (lease === 'held' && config.overlap === 'delay')
       lease = await this.#waitForRunning(name, slotMs, inFlight);
     if (lease === 'held' || lease === 'unavailable') {
