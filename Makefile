@@ -8,7 +8,7 @@ IAM_MYSQL_PASSWORD ?= iam-dev-only
 export IAM_MYSQL_PASSWORD
 
 .PHONY: all deps build run test test-unit test-integration test-e2e test-faults lint typecheck format-check \
-        bench bench-startup bench-scheduler bench-watchers services iam-db clean
+        bench bench-startup bench-scheduler bench-watchers services iam-db docs clean
 
 all: deps lint typecheck build test
 
@@ -37,6 +37,11 @@ test: build services
 	npm run -s lint
 	npm run -s format:check
 	npm test
+	FAULTS_PROFILE=ci $(NODE) --import tsx test/faults/run.ts
+
+## test-faults: the fault-injection suite in full (SOAK_MINUTES, default 10); prints the table, writes test/faults/results.json
+test-faults: build services
+	$(NODE) --import tsx test/faults/run.ts
 
 test-unit: deps
 	npm run -s test:unit
@@ -56,6 +61,10 @@ bench: build services
 
 bench-startup bench-scheduler bench-watchers: build services
 	BENCH_PART=$(@:bench-%=%) npm run -s bench
+
+## docs: rewrite the README's configuration reference from the schema (a unit test checks it)
+docs: deps
+	$(NODE) --import tsx test/tools/gen-config-reference.ts
 
 clean:
 	rm -rf dist coverage node_modules/.installed

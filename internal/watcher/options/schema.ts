@@ -166,12 +166,7 @@ function mysqlKeys(): Entry[] {
 
 function mysqlTlsKeys(): Entry[] {
   const p = (k: string): readonly string[] => ['mysql', 'tls', k];
-  const file = (what: string) =>
-    stringField({
-      default: '',
-      doc: `${what} (PEM), read at start-up; empty for none.`,
-      check: checkReadableFile,
-    });
+  const file = (doc: string) => stringField({ default: '', doc, check: checkReadableFile });
   return [
     [
       'mysql.tls.enabled',
@@ -181,14 +176,22 @@ function mysqlTlsKeys(): Entry[] {
     [
       'mysql.tls.ca-file',
       p('caFile'),
-      file('CA certificate(s) that sign the server certificate; empty trusts the system CAs'),
+      file(
+        'PEM file of the CA certificate(s) that sign the server certificate, read at start-up; empty trusts the system CAs.',
+      ),
     ],
     [
       'mysql.tls.cert-file',
       p('certFile'),
-      file('Client certificate for mutual TLS, with mysql.tls.key-file'),
+      file(
+        'PEM file of the client certificate for mutual TLS (with mysql.tls.key-file), read at start-up; empty for none.',
+      ),
     ],
-    ['mysql.tls.key-file', p('keyFile'), file('Private key of the client certificate')],
+    [
+      'mysql.tls.key-file',
+      p('keyFile'),
+      file("PEM file of the client certificate's private key, read at start-up; empty for none."),
+    ],
     [
       'mysql.tls.insecure-skip-verify',
       p('insecureSkipVerify'),
