@@ -33,12 +33,18 @@ export interface SessionOptions {
 }
 
 /**
- * A pool on `database`. Every new connection first sets the session time zone and, if asked, the
- * frozen clock; mysql2 runs a connection's commands in order, so they precede every query.
+ * A pool on `database` (as the test server's admin, or as `login`). Every new connection first sets
+ * the session time zone and, if asked, the frozen clock; mysql2 runs a connection's commands in
+ * order, so they precede every query.
  */
-export function createPool(database: string, session: SessionOptions = {}): Pool {
+export function createPool(
+  database: string,
+  session: SessionOptions = {},
+  login?: { readonly user: string; readonly password: string },
+): Pool {
   const pool = mysql.createPool({
     ...serverOptions(),
+    ...login,
     database,
     timezone: session.driverTimeZone ?? 'Z',
     connectionLimit: session.connectionLimit ?? 4,
