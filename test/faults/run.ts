@@ -1,0 +1,42 @@
+/**
+ * Runs the fault suite (`make test-faults`; `make test` sets FAULTS_PROFILE=ci for the short form)
+ * and prints the table of faults at the end; the table is also in test/faults/results.json.
+ *
+ *   node --import tsx test/faults/run.ts [file.test.ts ...]    (default: every test/faults/*.test.ts)
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { FAULTS_DIR, PARTS_DIR, RESULTS_FILE, allRows, renderTable, writeResults } from './lib/results.js';
+
+const ORDER = ['bad-input', 'restart', 'redis-outage', 'mariadb-outage', 'clock-jump', 'loop-stall', 'soak'];
+const rank = (f: string): number => {
+  const i = ORDER.indexOf(f.replace(/\.test\.ts$/, ''));
+  return i < 0 ? ORDER.length : i;
+};
+const requested = process.argv.slice(2);
+const files = (
+  requested.length > 0 ? requested : readdirSync(FAULTS_DIR).filter((f) => f.endsWith('.test.ts'))
+)
+  .map((f) => f.replace(/^.*\//, ''))
+  .sort((a, b) => rank(a) - rank(b));
+
+rmSync(PARTS_DIR, { recursive: true, force: true });
+const t0 = Date.now();
+const code = await new Promise<number>((resolve) => {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-concurrency=1', ...files.map((f) => join(FAULTS_DIR, f))],
+    { stdio: 'inherit', env: process.env },
+  );
+  child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+});
+writeResults();
+const rows = allRows();
+const minutes = ((Date.now() - t0) / 60_000).toFixed(1);
+process.stdout.write(
+  `\nfault suite (${process.env.FAULTS_PROFILE === 'ci' ? 'ci' : 'full'} profile, ${minutes} min):\n\n` +
+    `${renderTable(rows)}\n\nwritten to ${RESULTS_FILE}\n`,
+);
+const failed = rows.filter((r) => !r.pass).length;
+process.exitCode = code !== 0 || failed > 0 || rows.length === 0 ? 1 : 0;
