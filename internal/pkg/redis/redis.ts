@@ -47,6 +47,8 @@ export function redisOptions(o: RedisClientOptions): RedisOptions {
     password: o.password || undefined,
     db: o.database,
     lazyConnect: true,
+    // Commands issued in the same event-loop turn share one socket write.
+    enableAutoPipelining: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: o.timeoutMs,

@@ -25,6 +25,11 @@ export interface Lease {
   readonly signal: AbortSignal;
   /** True once the lease was lost. */
   readonly lost: boolean;
+  /**
+   * Calls `listener` once when the lease is lost (a plain callback: cheaper than a listener on
+   * {@link Lease.signal} for a thousand runs a second). @returns a function that removes it.
+   */
+  onLost(listener: () => void): () => void;
   /** Stops extending and deletes the key if it is still ours. Never rejects; idempotent. */
   release(): Promise<void>;
 }

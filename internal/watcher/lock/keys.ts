@@ -19,7 +19,16 @@ export interface KeyNames {
 /** Builds key names; a prefix without a trailing `:` gets one. */
 export function keyNames(prefix: string): KeyNames {
   const p = prefix === '' || prefix.endsWith(':') ? prefix : `${prefix}:`;
-  const iso = (ms: number): string => new Date(ms).toISOString();
+  // Watchers due together share the slot time: format it once, not once per watcher.
+  let isoMs = Number.NaN;
+  let isoText = '';
+  const iso = (ms: number): string => {
+    if (ms !== isoMs) {
+      isoText = new Date(ms).toISOString();
+      isoMs = ms;
+    }
+    return isoText;
+  };
   const tag = (w: string): string => `{${w}}`;
   return {
     slot: (w, ms) => `${p}slot:${tag(w)}:${iso(ms)}`,

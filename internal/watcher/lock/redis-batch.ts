@@ -10,8 +10,11 @@ import type { Cluster, Redis } from 'ioredis';
 /** A Redis client the coordinator can use: a single server (standalone, Sentinel) or a Cluster. */
 export type RedisLike = Redis | Cluster;
 
-/** Items per call: keeps one script's run on the server around a millisecond. */
-const MAX_ITEMS_PER_CALL = 1000;
+/**
+ * Items per call. Several calls of this size go out back to back: the server runs the second while
+ * the client already starts the runs the first one answered (the two overlap on two cores).
+ */
+const MAX_ITEMS_PER_CALL = 100;
 
 type ScriptFn = (numKeys: number, ...keysAndArgs: string[]) => Promise<unknown>;
 

@@ -135,6 +135,13 @@ interface Reads {
 }
 const reads = (c: RedisLike): Reads => c;
 
+/** Reads the holder out of a lease token (see `token()` in {@link createRedisCoordinator}). */
+function parseToken(value: string): { instance: string; sinceMs: number } | undefined {
+  const parts = value.split(':');
+  if (parts.length < 4) return undefined;
+  return { instance: parts.slice(3).join(':'), sinceMs: Number(parts[0]) };
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Creates the Redis coordinator. */
@@ -153,7 +160,10 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
   const health = new BackendHealth(options.logger, 'redis');
   const nonce = randomBytes(6).toString('base64url');
   let seq = 0;
-  const token = (): string => `${options.instanceId}/${nonce}/${(seq++).toString(36)}`;
+  // `<sinceMs>:<nonce>:<seq>:<instance>`: unique per attempt, and the running lease's value tells
+  // `status` who holds it since when (no holder record to write on the hot path).
+  const token = (): string => `${Date.now()}:${nonce}:${(seq++).toString(36)}:${options.instanceId}`;
+  const instanceJson = JSON.stringify(options.instanceId);
   const advanceChain = scriptOf(main, 'iamWatcherAdvanceChain', ADVANCE_CHAIN);
 
   const guard = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
@@ -187,9 +197,9 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
   ): Promise<{ votes: Vote[]; sentAtMs: number; leaseToken: string }> => {
     const leaseToken = lease === undefined ? '' : claimValue || token();
     const holderRec =
-      lease === undefined || lease.scope.kind === 'waiting'
+      lease?.scope.kind !== 'slot'
         ? ''
-        : JSON.stringify({ instance: options.instanceId, sinceMs: Date.now(), key: lease.key });
+        : `{"instance":${instanceJson},"sinceMs":${Date.now()},"key":${JSON.stringify(lease.key)}}`;
     const k = [slotKey, lease?.key ?? slotKey, keys.holder(watcher)];
     const a = [claimValue, String(Math.max(1, Math.ceil(retainMs))), leaseToken, String(leaseMs), holderRec];
     const sentAtMs = Date.now();
@@ -339,6 +349,9 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
     holder: (watcher) =>
       guard('read-holder', async () => {
         const votes = await poll(servers, async (s) => {
+          const running = await reads(s.client).get(keys.lease(watcher, { kind: 'running' }));
+          if (running !== null) return parseToken(running);
+          // overlap allow: per-slot leases, with a holder record naming the latest one.
           const v = await reads(s.client).get(keys.holder(watcher));
           if (v === null) return undefined;
           const rec = JSON.parse(v) as { instance: string; sinceMs: number; key: string };

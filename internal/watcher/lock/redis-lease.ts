@@ -9,7 +9,10 @@ import { LeaseLostError } from './coordinator.js';
 
 /** A lease that its coordinator keeps extending until it is released or lost. */
 export class RedisLease implements Lease {
-  readonly #controller = new AbortController();
+  // Created when someone asks for `signal`; most runs only register an `onLost` callback.
+  #controller: AbortController | undefined;
+  #reason: LeaseLostError | undefined;
+  #listeners: Array<() => void> | undefined;
   #state: 'held' | 'lost' | 'released' = 'held';
   #releasing: Promise<void> | undefined;
   /** Local estimate of when the lease ends unless extended (ms since the epoch). */
@@ -33,7 +36,19 @@ export class RedisLease implements Lease {
   }
 
   get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#reason !== undefined) this.#controller.abort(this.#reason);
+    }
     return this.#controller.signal;
+  }
+
+  onLost(listener: () => void): () => void {
+    (this.#listeners ??= []).push(listener);
+    return () => {
+      const i = this.#listeners?.indexOf(listener) ?? -1;
+      if (i >= 0) this.#listeners?.splice(i, 1);
+    };
   }
 
   get lost(): boolean {
@@ -48,7 +63,11 @@ export class RedisLease implements Lease {
   lose(reason: LeaseLostError): void {
     if (this.#state !== 'held') return;
     this.#state = 'lost';
-    this.#controller.abort(reason);
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    const listeners = this.#listeners ?? [];
+    this.#listeners = undefined;
+    for (const l of listeners) l();
   }
 
   /** Stops extending and deletes the key where it is still ours. Never rejects; idempotent. */
