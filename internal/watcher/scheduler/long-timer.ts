@@ -19,11 +19,68 @@ export interface LongTimer {
   cancel(): void;
 }
 
+interface TimerGroup {
+  readonly fns: Set<() => void>;
+  readonly timer: LongTimer;
+}
+
+/** Shared timers per clock and instant (default chunk only). */
+const groups = new WeakMap<Clock, Map<number, TimerGroup>>();
+
 /**
  * Calls `fn` once, when the wall clock reaches `atMs` (at once if it already has).
+ *
+ * Callers waiting for the same instant share one timer (a thousand watchers on one spec: one timer
+ * per slot, not a thousand), and their callbacks run together in registration order, before the
+ * promise work any of them starts; a callback that throws does not stop the others (the error is
+ * rethrown from a microtask, as an uncaught timer error would be).
  * @param maxChunkMs longest single timeout; clamped to {@link MAX_TIMEOUT_MS}.
  */
 export function setTimerAt(
+  clock: Clock,
+  atMs: number,
+  fn: () => void,
+  maxChunkMs: number = MAX_TIMER_CHUNK_MS,
+): LongTimer {
+  if (maxChunkMs !== MAX_TIMER_CHUNK_MS) return singleTimerAt(clock, atMs, fn, maxChunkMs);
+  let byAt = groups.get(clock);
+  if (byAt === undefined) {
+    byAt = new Map();
+    groups.set(clock, byAt);
+  }
+  const shared = byAt;
+  let group = shared.get(atMs);
+  if (group === undefined) {
+    const fns = new Set<() => void>();
+    const timer = singleTimerAt(clock, atMs, () => {
+      shared.delete(atMs);
+      for (const f of fns) {
+        try {
+          f();
+        } catch (err) {
+          queueMicrotask(() => {
+            throw err;
+          });
+        }
+      }
+    });
+    group = { fns, timer };
+    shared.set(atMs, group);
+  }
+  const { fns, timer } = group;
+  const entry = (): void => fn();
+  fns.add(entry);
+  return {
+    atMs,
+    cancel: () => {
+      if (!fns.delete(entry) || fns.size > 0) return;
+      timer.cancel();
+      if (shared.get(atMs)?.fns === fns) shared.delete(atMs);
+    },
+  };
+}
+
+function singleTimerAt(
   clock: Clock,
   atMs: number,
   fn: () => void,
