@@ -46,8 +46,9 @@ export async function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Pr
     controller.abort(p.lease.signal.reason);
   };
   const onStop = (): void => controller.abort(ctx.stopController.signal.reason);
-  if (p.lease.signal.aborted) onLost();
-  else p.lease.signal.addEventListener('abort', onLost, { once: true });
+  let unwatchLease = (): void => undefined;
+  if (p.lease.lost) onLost();
+  else unwatchLease = p.lease.onLost(onLost);
   if (ctx.stopController.signal.aborted) onStop();
   else ctx.stopController.signal.addEventListener('abort', onStop, { once: true });
 
@@ -77,7 +78,7 @@ export async function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Pr
   }
   const endedMs = ctx.clock.now();
   const durationMs = endedMs - startedMs;
-  p.lease.signal.removeEventListener('abort', onLost);
+  unwatchLease();
   ctx.stopController.signal.removeEventListener('abort', onStop);
   await p.lease.release();
 
