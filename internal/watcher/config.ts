@@ -76,6 +76,8 @@ export interface LockConfig {
   readonly backend: LockBackend;
   readonly leaseMs: number;
   readonly keyPrefix: string;
+  /** `lock.redis-addrs`: independent servers for claims and leases by majority; empty = `redis`. */
+  readonly redisAddrs: readonly string[];
 }
 
 export interface Config {

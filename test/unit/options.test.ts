@@ -106,7 +106,7 @@ void describe('defaults', () => {
     assert.equal(c.startupTimeoutMs, 30_000);
     assert.equal(c.shutdownTimeoutMs, 180_000);
     assert.equal(c.instanceId, 'host1-42');
-    assert.deepEqual(c.lock, { backend: 'redis', leaseMs: 30_000, keyPrefix: 'iam-watcher' });
+    assert.deepEqual(c.lock, { backend: 'redis', leaseMs: 30_000, keyPrefix: 'iam-watcher', redisAddrs: [] });
     assert.equal(c.mysql.host, '127.0.0.1:3306');
     assert.equal(c.mysql.maxConnectionLifeTimeMs, 10_000);
     assert.equal(c.redis.port, 6379);

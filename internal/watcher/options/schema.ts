@@ -119,6 +119,15 @@ function daemonKeys(): Entry[] {
         check: checkKeyPrefix,
       }),
     ],
+    [
+      'lock.redis-addrs',
+      ['lock', 'redisAddrs'],
+      listField({
+        default: [],
+        doc: 'host:port of independent Redis servers (3 or 5, not replicas of one another) where slots are claimed and leases held by majority; empty means the redis connection.',
+        check: checkHostPort,
+      }),
+    ],
   ];
 }
 
@@ -222,7 +231,7 @@ function redisKeys(): Entry[] {
       p('addrs'),
       listField({
         default: [],
-        doc: 'host:port of several independent Redis servers for quorum locks; empty means host and port.',
+        doc: 'host:port of the Sentinels (with redis.master-name) or the Cluster nodes (with redis.enable-cluster); empty means host and port.',
         check: checkHostPort,
       }),
     ],
