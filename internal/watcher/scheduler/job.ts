@@ -130,6 +130,10 @@ export class Job {
     try {
       const last = await coordinator.lastRun(this.name);
       if (last !== undefined && last.slotMs >= prev) return;
+      // No record at all: a new watcher (it simply starts now, nothing missed), or a backend that
+      // lost its memory (Redis restarted empty), where an unclaimed slot may still have run.
+      // Safety over liveness: no catch-up then.
+      if (last === undefined) return;
       if (await coordinator.isClaimed(this.name, prev)) return;
       if (this.config.catchUpMs > 0 && now - prev <= this.config.catchUpMs) {
         this.ctx.logger.info(
@@ -139,8 +143,6 @@ export class Job {
         await this.#runner.runSlot(prev);
         return;
       }
-      // Only a watcher that ran before can have missed slots; a new one simply starts now.
-      if (last === undefined) return;
       const count = countSlots(this.schedule, last.slotMs, prev);
       const first = this.schedule.next(last.slotMs);
       this.ctx.missed({
