@@ -4,17 +4,22 @@
  * slot instead of hanging for minutes. The client keeps reconnecting in the background; an outage
  * is logged once when it starts and once when it ends, not per retry.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { describeCause, waitReady } from '../retry/wait-ready.js';
 
-export type { Redis } from 'ioredis';
+export type { Cluster, Redis } from 'ioredis';
+
+/** A single server (standalone or through Sentinel) or a Cluster. */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisClientOptions {
   readonly host: string;
   readonly port: number;
-  /** Sentinel addresses (`host:port`) when `masterName` is set. */
+  /** Sentinel addresses (`host:port`) when `masterName` is set; Cluster nodes with `enableCluster`. */
   readonly addrs: readonly string[];
+  /** Redis Cluster (ioredis `Cluster`) over `addrs`; `database` must then be 0. */
+  readonly enableCluster?: boolean;
   readonly username: string;
   readonly password: string;
   readonly database: number;
@@ -26,7 +31,7 @@ export interface RedisClientOptions {
 
 /** A client with its outage state. */
 export interface RedisHandle {
-  readonly client: Redis;
+  readonly client: RedisClient;
   /** `host:port` (or `sentinel <name>`) for messages; never contains a password. */
   readonly target: string;
   /** The last connection error seen, as a short text. */
@@ -35,9 +40,33 @@ export interface RedisHandle {
   close(): Promise<void>;
 }
 
-function splitAddr(addr: string): { host: string; port: number } {
+function splitAddr(addr: string, defaultPort = 26379): { host: string; port: number } {
   const i = addr.lastIndexOf(':');
-  return i < 0 ? { host: addr, port: 26379 } : { host: addr.slice(0, i), port: Number(addr.slice(i + 1)) };
+  return i < 0
+    ? { host: addr, port: defaultPort }
+    : { host: addr.slice(0, i), port: Number(addr.slice(i + 1)) };
+}
+
+/** ioredis Cluster options: the node options of {@link redisOptions}, fail fast, reconnect forever. */
+export function clusterOptions(o: RedisClientOptions): ClusterOptions {
+  const node = redisOptions({ ...o, masterName: '' });
+  return {
+    lazyConnect: true,
+    enableAutoPipelining: true,
+    enableOfflineQueue: false,
+    maxRedirections: 4,
+    clusterRetryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+    redisOptions: {
+      username: node.username,
+      password: node.password,
+      tls: node.tls,
+      connectTimeout: node.connectTimeout,
+      commandTimeout: node.commandTimeout,
+      maxRetriesPerRequest: node.maxRetriesPerRequest,
+    },
+    // TLS certificates name the host, not the IP a node announces.
+    ...(o.useSsl ? { dnsLookup: (address, callback) => callback(null, address) } : {}),
+  };
 }
 
 /** Builds ioredis options from the config: fail fast, reconnect forever with a capped pause. */
@@ -64,8 +93,17 @@ export function redisOptions(o: RedisClientOptions): RedisOptions {
 
 /** Creates the client (not yet connected) and wires its error/outage logging. */
 export function createRedis(o: RedisClientOptions, logger: Logger): RedisHandle {
-  const client = new Redis(redisOptions(o));
-  const target = o.masterName ? `redis sentinel ${o.masterName}` : `redis ${o.host}:${o.port}`;
+  const client: RedisClient = o.enableCluster
+    ? new Cluster(
+        o.addrs.map((a) => splitAddr(a, 6379)),
+        clusterOptions(o),
+      )
+    : new Redis(redisOptions(o));
+  const target = o.enableCluster
+    ? `redis cluster ${o.addrs.join(',')}`
+    : o.masterName
+      ? `redis sentinel ${o.masterName}`
+      : `redis ${o.host}:${o.port}`;
   let lastError: string | undefined;
   let down = false;
   client.on('error', (err: unknown) => {
@@ -119,5 +157,23 @@ export async function waitRedis(
         throw cause ? new Error(cause, { cause: err }) : err;
       }
     },
+  });
+}
+
+/**
+ * Clients of the independent servers of `lock.redis-addrs` (each a standalone server, with the
+ * credentials and TLS settings of `redis`). They connect in the background and keep reconnecting:
+ * a majority is enough to claim, so one server down at start-up does not stop the daemon.
+ */
+export function createLockRedis(
+  addrs: readonly string[],
+  o: RedisClientOptions,
+  logger: Logger,
+): RedisHandle[] {
+  return addrs.map((addr) => {
+    const { host, port } = splitAddr(addr, 6379);
+    const h = createRedis({ ...o, host, port, addrs: [], masterName: '', enableCluster: false }, logger);
+    h.client.connect().catch(() => undefined);
+    return h;
   });
 }
