@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Config, WatcherConfig } from './config.js';
 import type { AnyWatcher } from './watcher/registry.js';
 import { MySQLTlsFileError, createMySQLPool, waitMySQL, type Pool } from '../pkg/mysql/mysql.js';
-import { createRedis, waitRedis, type RedisHandle } from '../pkg/redis/redis.js';
+import { createLockRedis, createRedis, waitRedis, type RedisHandle } from '../pkg/redis/redis.js';
 import { closeAll, type CloseStep } from '../pkg/shutdown/close-all.js';
 import { startHealthServer, type HealthServer, type Readiness } from './health.js';
 import { Scheduler, type RunNowResult } from './scheduler/scheduler.js';
@@ -46,6 +46,8 @@ function mysqlPool(config: Config): Pool {
 class Connections {
   readonly db: Pool;
   readonly redis: RedisHandle | undefined;
+  /** `lock.redis-addrs`: independent servers for majority claims and leases. */
+  readonly lockRedis: RedisHandle[] = [];
   readonly coordinator: Coordinator;
   #closing: Promise<void> | undefined;
 
@@ -57,8 +59,14 @@ class Connections {
     const lock = config.lock;
     if (lock.backend === 'redis') {
       this.redis = createRedis(config.redis, logger.child({ component: 'redis' }));
+      this.lockRedis = createLockRedis(
+        lock.redisAddrs,
+        config.redis,
+        logger.child({ component: 'lock-redis' }),
+      );
       this.coordinator = createRedisCoordinator({
         redis: this.redis.client,
+        lockRedis: this.lockRedis.map((h) => h.client),
         keyPrefix: lock.keyPrefix,
         leaseMs: lock.leaseMs,
         instanceId: config.instanceId,
@@ -92,6 +100,7 @@ class Connections {
     return (this.#closing ??= (async () => {
       const steps: CloseStep[] = [{ name: 'coordinator', run: () => this.coordinator.close() }];
       if (this.redis) steps.push({ name: 'redis', run: () => this.redis?.close() });
+      for (const h of this.lockRedis) steps.push({ name: h.target, run: () => h.close() });
       steps.push({ name: 'mysql', run: () => this.db.end() });
       for (const f of await closeAll(steps)) {
         this.logger.warn(
