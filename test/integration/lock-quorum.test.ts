@@ -77,7 +77,7 @@ void describe('quorum over three independent Redis servers', () => {
     await Promise.all(
       lockRedis.map((c) =>
         c.status === 'ready'
-          ? undefined
+          ? Promise.resolve()
           : Promise.race([new Promise((r) => c.once('ready', r)), sleep(1_000)]),
       ),
     );
