@@ -148,6 +148,8 @@ export class PreparedServer {
   #stopped: Promise<number> | undefined;
   readonly #startAbort = new AbortController();
   readonly #metrics: Metrics;
+  /** The latest reloaded config (watcher settings apply; other keys need a restart). */
+  #watcherConfig: Config | undefined;
   #resolveDone: (code: number) => void = () => undefined;
 
   /** Resolves with the exit code once {@link stop} has finished (whoever called it). */
@@ -192,7 +194,8 @@ export class PreparedServer {
       );
     }
     await this.#conns.wait(this.#startAbort.signal);
-    const entries = enabledEntries(config, this.deps.watchers);
+    // A SIGHUP during the dependency wait has already replaced the watcher settings.
+    const entries = enabledEntries(this.#watcherConfig ?? config, this.deps.watchers);
     for (const { watcher, config: wc } of entries) {
       const note = watcher.describe?.(wc.options);
       if (note) logger.info({ watcher: watcher.name, event: 'watcher.note' }, note);
@@ -235,6 +238,7 @@ export class PreparedServer {
 
   /** Applies a new config's watcher settings without a restart (SIGHUP). */
   reconfigure(config: Config): void {
+    this.#watcherConfig = config;
     this.#scheduler?.reconfigure(enabledEntries(config, this.deps.watchers));
   }
 
