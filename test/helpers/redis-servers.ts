@@ -26,14 +26,20 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** Starts `redis-server --port N` without persistence (plus `extraArgs`) and waits for PING. */
-export async function startRedisServer(extraArgs: readonly string[] = []): Promise<RedisServer> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs],
-    { stdio: 'ignore' },
-  );
+/**
+ * Starts `redis-server --port N` without persistence (plus `extraArgs`) and waits for PING. With
+ * `configFirst`, `extraArgs` is the whole command line (a config file first, e.g. a Sentinel's) and
+ * `port` the port that file names.
+ */
+export async function startRedisServer(
+  extraArgs: readonly string[] = [],
+  opts: { configFirst?: boolean; port?: number } = {},
+): Promise<RedisServer> {
+  const port = opts.port ?? (await freePort());
+  const args = opts.configFirst
+    ? [...extraArgs]
+    : ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs];
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 5000;
   while (!(await pings(port))) {
