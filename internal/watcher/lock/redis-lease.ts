@@ -73,6 +73,10 @@ export class RedisLease implements Lease {
   /** Stops extending and deletes the key where it is still ours. Never rejects; idempotent. */
   release(): Promise<void> {
     if (this.#releasing === undefined) {
+      // A holder whose event loop stalled past the lease gets here before the keeper could notice:
+      // the lease ran out while it worked. That is a loss (the holder's signal fires), not a release.
+      if (this.#state === 'held' && Date.now() >= this.validUntilMs)
+        this.lose(leaseLost(this.key, 'expired'));
       const wasHeld = this.#state === 'held';
       if (wasHeld) this.#state = 'released';
       // A lost lease is deleted too where it is still ours (a server that missed the extension).

@@ -78,9 +78,11 @@ export async function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Pr
   }
   const endedMs = ctx.clock.now();
   const durationMs = endedMs - startedMs;
-  unwatchLease();
   ctx.stopController.signal.removeEventListener('abort', onStop);
+  // Still watching while releasing: a lease that ran out during the run (a stalled event loop the
+  // keeper could not see) is reported lost then.
   await p.lease.release();
+  unwatchLease();
 
   const error = failure === undefined ? undefined : errorMessage(failure);
   const line = {
