@@ -212,8 +212,8 @@ export class Instance {
   }
 
   /** One sample of /metrics: `name{labels}` with the labels given (others ignored); NaN if absent. */
-  async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-    return metricValue(await this.metricsText(), name, labels);
+  async metric(name: string, labels: Record<string, string> = {}, timeoutMs = 3000): Promise<number> {
+    return metricValue(await this.metricsText(timeoutMs), name, labels);
   }
 }
 
