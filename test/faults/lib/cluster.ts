@@ -27,6 +27,8 @@ export interface FaultConfig {
   readonly shutdownTimeout?: string;
   /** MySQL; default the shared test server's `mysql` database. */
   readonly mysql?: { host: string; port: number; user: string; password: string; database: string };
+  /** @defaultValue 'debug' (the tests read the debug `run.skipped` and `run.started` lines) */
+  readonly logLevel?: string;
   /** Watchers to enable, with their keys. task, clean and cleansecret are off unless listed. */
   readonly watchers: Readonly<Record<string, WatcherKeys>>;
 }
@@ -82,7 +84,7 @@ redis:
   port: ${c.redisPort ?? 6379}
   timeout: 1s
 log:
-  level: debug
+  level: ${c.logLevel ?? 'debug'}
 watcher:
 ${watcherYaml}`,
   );
@@ -204,9 +206,9 @@ export class Instance {
   }
 
   /** /metrics as text. */
-  async metricsText(): Promise<string> {
+  async metricsText(timeoutMs = 3000): Promise<string> {
     const res = await fetch(`http://127.0.0.1:${this.healthPort}/metrics`, {
-      signal: AbortSignal.timeout(3000),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     return res.text();
   }
