@@ -10,6 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,8 +38,16 @@ export async function runSchedulerBench(): Promise<
   { watchers: number; seconds: number } & Record<Engine, EngineFigures>
 > {
   const out: Partial<Record<Engine, EngineFigures>> = {};
+  // The machine may be shared: the 1-minute load average before and after says how much.
+  const loadBefore = Math.round(loadavg()[0]! * 100) / 100;
   for (const engine of ENGINES) out[engine] = await runChild(engine);
-  const result = { watchers, seconds, ...(out as Record<Engine, EngineFigures>) };
+  const loadAfter = Math.round(loadavg()[0]! * 100) / 100;
+  const result = {
+    watchers,
+    seconds,
+    ...(out as Record<Engine, EngineFigures>),
+    loadAverage1m: { before: loadBefore, after: loadAfter, cores: cpus().length },
+  };
   printTable(result);
   const file = join(here, 'results', 'scheduler.json');
   await mkdir(dirname(file), { recursive: true });
@@ -76,7 +85,9 @@ function printTable(r: { watchers: number; seconds: number } & Record<Engine, En
   });
   const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i] ?? 0)).join('  ');
-  console.log(`scheduler bench: ${r.watchers} watchers on "* * * * * *" for ${r.seconds} s`);
+  console.log(
+    `scheduler bench: ${r.watchers} watchers on "* * * * * *" for ${r.seconds} s (load ${loadavg()[0]?.toFixed(2)})`,
+  );
   console.log(line(cols));
   for (const row of rows) console.log(line(row));
 }
