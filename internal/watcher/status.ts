@@ -8,7 +8,7 @@ import type { Config, WatcherConfig } from './config.js';
 import type { AnyWatcher } from './watcher/registry.js';
 import type { Coordinator, LastRunRecord } from './lock/index.js';
 import { createRedisCoordinator } from './lock/index.js';
-import { createRedis, waitRedis } from '../pkg/redis/redis.js';
+import { createLockRedis, createRedis, waitRedis } from '../pkg/redis/redis.js';
 import { parseSchedule } from './scheduler/spec.js';
 import { UsageError, StartupError } from './errors.js';
 import { secretValues } from './options/index.js';
@@ -166,7 +166,12 @@ export async function clusterStatus(
   }
   const silent = pino({ level: 'silent' });
   const redis = createRedis(config.redis, silent);
+  // Leases (who runs now) live on the lock servers when lock.redis-addrs names them.
+  const lockRedis = createLockRedis(config.lock.redisAddrs, config.redis, silent);
   try {
+    await Promise.all(
+      lockRedis.map((h) => waitRedis(h, config.redis.timeoutMs, silent).catch(() => undefined)),
+    );
     try {
       await waitRedis(redis, config.redis.timeoutMs, silent);
     } catch (err) {
@@ -175,6 +180,7 @@ export async function clusterStatus(
     }
     const coordinator = createRedisCoordinator({
       redis: redis.client,
+      lockRedis: lockRedis.map((h) => h.client),
       keyPrefix: config.lock.keyPrefix,
       leaseMs: config.lock.leaseMs,
       instanceId: config.instanceId,
@@ -191,6 +197,6 @@ export async function clusterStatus(
     const text = json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status);
     return scrubAll(text, secretValues(config, watchers));
   } finally {
-    await redis.close();
+    await Promise.all([redis.close(), ...lockRedis.map((h) => h.close())]);
   }
 }
