@@ -87,12 +87,43 @@ class Connections {
     const timeout = this.config.startupTimeoutMs;
     const waits = [waitMySQL(this.db, this.config.mysql.host, timeout, this.logger, signal)];
     if (this.redis) waits.push(waitRedis(this.redis, timeout, this.logger, signal));
+    if (this.lockRedis.length > 0) waits.push(this.#waitLockMajority(timeout, signal));
     const results = await Promise.allSettled(waits);
     const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (failed.length > 0) {
       const msg = failed.map((e) => (e instanceof NotReadyError ? e.message : String(e))).join('; ');
       throw new StartupError(msg, { cause: failed[0] });
     }
+  }
+
+  /**
+   * Resolves once a majority of the `lock.redis-addrs` servers answer (the rest keep reconnecting:
+   * a majority is all a claim needs). @throws NotReadyError naming the servers that did not answer.
+   */
+  async #waitLockMajority(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const need = Math.floor(this.lockRedis.length / 2) + 1;
+    const failures: unknown[] = [];
+    await new Promise<void>((resolve, reject) => {
+      let ready = 0;
+      for (const h of this.lockRedis) {
+        waitRedis(h, timeoutMs, this.logger, signal).then(
+          () => {
+            if (++ready === need) resolve();
+          },
+          (err: unknown) => {
+            failures.push(err);
+            if (this.lockRedis.length - failures.length < need) {
+              const why = failures.map((e) => (e instanceof Error ? e.message : String(e))).join('; ');
+              reject(
+                new NotReadyError(
+                  `lock.redis-addrs: no majority (${need} of ${this.lockRedis.length}): ${why}`,
+                ),
+              );
+            }
+          },
+        );
+      }
+    });
   }
 
   /** Closes Redis then MySQL; each step runs even if the other fails. */
