@@ -7,7 +7,10 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { taskWatcher } from '../../internal/watcher/watcher/task/watcher.js';
 import type { TaskOptions } from '../../internal/watcher/watcher/task/watcher.js';
-import { createTestDatabase, dbNowSeconds } from '../helpers/mysql.js';
+import { disable, readCandidates } from '../../internal/watcher/watcher/task/disable.js';
+import type { Candidates, Filter } from '../../internal/watcher/watcher/task/disable.js';
+import { TransactionChain } from '../../internal/watcher/watcher/batch.js';
+import { createPool, createTestDatabase, dbNowSeconds } from '../helpers/mysql.js';
 import type { TestDatabase } from '../helpers/mysql.js';
 import { testRunContext } from '../helpers/watcher-run.js';
 import type { TestRunOptions } from '../helpers/watcher-run.js';
@@ -145,6 +148,56 @@ void describe('task watcher', () => {
       'no batch changes more than 2',
     );
     assert.deepEqual(loggedNames(logs), [...EXPECTED, 'sparse-old'].sort());
+  });
+
+  void it('fills every batch but the last: 5 matches in batches of 2 are 3 batches', async () => {
+    await addUsers(db.pool, [{ name: 'late-old', loginedAgo: 400 * DAY }]);
+    const { result, logs } = run(db.pool, { batchSize: 2, options: { excludeUsers: ['excluded'] } });
+    assert.deepEqual(await result, { disabled: EXPECTED.length + 1, batches: 3, dryRun: false });
+    assert.deepEqual(
+      logs.filter((l) => l.msg === 'users disabled').map((l) => l['count']),
+      [2, 2, 1],
+    );
+    assert.deepEqual(loggedNames(logs), [...EXPECTED, 'late-old'].sort());
+  });
+
+  void it('with a pool of one connection reads and writes in turn, with the same result', async () => {
+    const single = createPool(db.name, { nowSeconds: NOW, connectionLimit: 1 });
+    try {
+      const { result, logs } = run(single, { batchSize: 2, options: { excludeUsers: ['excluded'] } });
+      assert.deepEqual(await result, { disabled: EXPECTED.length, batches: 2, dryRun: false });
+      assert.deepEqual(loggedNames(logs), EXPECTED);
+      assert.deepEqual(await disabledNames(db.pool), [...EXPECTED, 'already-off'].sort());
+    } finally {
+      await single.end();
+    }
+  });
+
+  void it('a user who logged in between read and update is not disabled, and the names stay exact', async () => {
+    const filter: Filter = {
+      sql: '`status` = 1 AND COALESCE(UNIX_TIMESTAMP(`loginedAt`), UNIX_TIMESTAMP(`createdAt`)) < ?',
+      params: [NOW - N * DAY],
+    };
+    const conn = await db.pool.getConnection();
+    try {
+      const batches: Candidates[] = [];
+      for await (const b of readCandidates(conn, filter, 100)) batches.push(b);
+      assert.equal(batches.length, 1);
+      const [batch] = batches as [Candidates];
+      assert.ok(batch.names.includes('long-ago') && batch.names.includes('old-admin'));
+      // Between the read and the update: one candidate logs in, another is disabled by someone else.
+      await db.pool.query('UPDATE user SET loginedAt = FROM_UNIXTIME(?) WHERE name = ?', [NOW, 'long-ago']);
+      await db.pool.query('UPDATE user SET status = 0 WHERE name = ?', ['old-admin']);
+      const chain = new TransactionChain(conn);
+      const done = await disable(conn, chain, batch, filter);
+      await chain.close();
+      assert.equal(done.redone, true);
+      const expected = batch.names.filter((n) => n !== 'long-ago' && n !== 'old-admin');
+      assert.deepEqual([...done.names].sort(), [...expected].sort());
+      assert.deepEqual(await disabledNames(db.pool), [...expected, 'already-off', 'old-admin'].sort());
+    } finally {
+      conn.release();
+    }
   });
 
   void it('with max-inactive-days 0 does nothing and sends no query', async () => {

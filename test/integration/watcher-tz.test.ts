@@ -112,7 +112,7 @@ void describe('watchers under different TZ', () => {
       secrets: ['7d', '7d-minus-1h', 'never'],
     });
     assert.deepEqual(utc.counts, {
-      task: { disabled: 3, batches: 3, dryRun: false },
+      task: { disabled: 3, batches: 2, dryRun: false },
       clean: { deleted: 2, batches: 2, dryRun: false },
       cleansecret: { deleted: 1, batches: 2, dryRun: false },
     });

@@ -1,10 +1,17 @@
 /**
  * The `task` watcher: disables users who have been inactive for more than `max-inactive-days`.
  */
-import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { Pool, PoolConnection } from 'mysql2/promise';
 import { boolField, intField, listField } from '../../options/fields.js';
-import { cutoffSeconds, forEachKeyRange, inTransaction, rangeCondition, withConnection } from '../batch.js';
-import type { KeyRange, RowId } from '../batch.js';
+import {
+  cutoffSeconds,
+  throwIfAbortedBetweenBatches,
+  TransactionChain,
+  withConnection,
+  withLockRetry,
+} from '../batch.js';
+import { disable, readCandidates } from './disable.js';
+import type { Candidates, Filter } from './disable.js';
 import { register } from '../registry.js';
 import type { RunContext, RunCounts, Watcher } from '../registry.js';
 
@@ -19,7 +26,7 @@ export interface TaskOptions {
 }
 
 /** The predicate for "enabled, eligible and inactive since before `cutoff`" with its parameters. */
-function inactiveFilter(options: Readonly<TaskOptions>, cutoff: number): { sql: string; params: unknown[] } {
+function inactiveFilter(options: Readonly<TaskOptions>, cutoff: number): Filter {
   // A user who never logged in is measured from createdAt: a new account is not inactive on day one.
   let sql = '`status` = 1 AND COALESCE(UNIX_TIMESTAMP(`loginedAt`), UNIX_TIMESTAMP(`createdAt`)) < ?';
   const params: unknown[] = [cutoff];
@@ -31,75 +38,104 @@ function inactiveFilter(options: Readonly<TaskOptions>, cutoff: number): { sql: 
   return { sql, params };
 }
 
-interface Candidate extends RowDataPacket {
-  id: RowId;
-  name: string;
+/** What a run reports. */
+interface Totals {
+  disabled: number;
+  batches: number;
+}
+
+/** Disables one batch (retried after a lost deadlock) and returns the names it disabled. */
+async function disableLogged(
+  ctx: RunContext<TaskOptions>,
+  conn: PoolConnection,
+  chain: TransactionChain,
+  candidates: Candidates,
+  filter: Filter,
+  batch: number,
+): Promise<readonly string[]> {
+  const done = await withLockRetry(() => disable(conn, chain, candidates, filter), ctx.logger);
+  if (done.redone) {
+    ctx.logger.info(
+      { batch, candidates: candidates.ids.length, disabled: done.names.length },
+      'some users changed between read and update; batch redone under row locks',
+    );
+  }
+  return done.names;
 }
 
 /**
- * Disables up to `limit` matching users of one key range, lowest ids first; returns their names. A
- * dry run (`limit` undefined) only names every match.
+ * Walks the candidates and disables them batch by batch. With a second connection (`writer`), the
+ * next batch is read on `reader` while the current one is written, so reads (and their disk waits)
+ * overlap updates and commits. Measured at 1,000,000 users on a shared 2-core host: 1.5x the
+ * one-statement floor, where locked reads and writes in turn on one connection took 2.2x. Without a
+ * second connection (a pool of one, or a dry run) the halves take turns on `reader`.
  */
-async function disableRange(
-  conn: PoolConnection,
-  range: KeyRange,
-  filter: { sql: string; params: unknown[] },
-  limit: number | undefined,
-): Promise<string[]> {
-  const r = rangeCondition(range);
-  const select = `SELECT \`id\`, \`name\` FROM \`user\` WHERE ${r.sql} AND ${filter.sql} ORDER BY \`id\``;
-  const params = [...r.params, ...filter.params];
-  if (limit === undefined) {
-    const [rows] = await conn.query<Candidate[]>(select, params);
-    return rows.map((u) => u.name);
-  }
-  return inTransaction(conn, async () => {
-    // Lock the matching rows first, so the names logged are exactly the rows the UPDATE changes.
-    const [rows] = await conn.query<Candidate[]>(`${select} LIMIT ? FOR UPDATE`, [...params, limit]);
-    if (rows.length === 0) return [];
-    const [result] = await conn.query<ResultSetHeader>(
-      `UPDATE \`user\` SET \`status\` = 0 WHERE \`id\` IN (?) AND ${filter.sql}`,
-      [rows.map((u) => u.id), ...filter.params],
-    );
-    if (result.affectedRows !== rows.length) {
-      throw new Error(`disabled ${result.affectedRows} of ${rows.length} locked users; rolled back`);
+async function disableAll(
+  ctx: RunContext<TaskOptions>,
+  filter: Filter,
+  reader: PoolConnection,
+  writer: PoolConnection | undefined,
+): Promise<Totals> {
+  const { settings, logger, signal } = ctx;
+  const totals: Totals = { disabled: 0, batches: 0 };
+  const batches = readCandidates(reader, filter, settings.batchSize);
+  const chain = new TransactionChain(writer ?? reader);
+  let next = batches.next();
+  try {
+    for (;;) {
+      const current = await next;
+      if (current.done === true) break;
+      throwIfAbortedBetweenBatches(signal, logger, totals.disabled, totals.batches);
+      if (writer !== undefined) {
+        next = batches.next();
+        // Its failure is reported by the `await next` above, or swallowed in `finally` after an error.
+        void next.catch(() => undefined);
+      }
+      totals.batches += 1;
+      const names = settings.dryRun
+        ? current.value.names
+        : await disableLogged(ctx, writer ?? reader, chain, current.value, filter, totals.batches);
+      if (names.length > 0) {
+        const msg = settings.dryRun ? 'users would be disabled (dry run)' : 'users disabled';
+        logger.info({ batch: totals.batches, count: names.length, names, dryRun: settings.dryRun }, msg);
+      }
+      totals.disabled += names.length;
+      if (writer === undefined) next = batches.next();
     }
-    return rows.map((u) => u.name);
-  });
+    await chain.close();
+  } finally {
+    // The reader connection goes back to the pool only once no read is in flight on it.
+    await next.catch(() => undefined);
+    await batches.return();
+  }
+  return totals;
+}
+
+/** The pool's connection limit: a second connection is only taken when another one remains. */
+function connectionLimit(pool: Pool): number {
+  return pool.pool.config.connectionLimit ?? 10;
 }
 
 /** Disables the inactive users of the IAM `user` table, batch by batch. */
 async function run(ctx: RunContext<TaskOptions>): Promise<RunCounts> {
-  const { options, settings, logger, signal } = ctx;
+  const { options, settings } = ctx;
   if (options.maxInactiveDays === 0) return { disabled: 0, batches: 0, dryRun: settings.dryRun };
-  return withConnection(ctx.db, async (conn) => {
-    const cutoff = await cutoffSeconds(conn, options.maxInactiveDays);
-    const filter = inactiveFilter(options, cutoff);
-    const totals = await forEachKeyRange({
-      conn,
-      table: 'user',
-      batchSize: settings.batchSize,
-      dryRun: settings.dryRun,
-      signal,
-      logger,
-      each: async (range, limit, batch) => {
-        const names = await disableRange(conn, range, filter, limit);
-        if (names.length > 0) {
-          const msg = settings.dryRun ? 'users would be disabled (dry run)' : 'users disabled';
-          logger.info({ batch, count: names.length, names, dryRun: settings.dryRun }, msg);
-        }
-        return names.length;
-      },
-    });
-    return { disabled: totals.rows, batches: totals.batches, dryRun: settings.dryRun };
+  const pipelined = !settings.dryRun && connectionLimit(ctx.db) >= 2;
+  const totals = await withConnection(ctx.db, async (reader) => {
+    const filter = inactiveFilter(options, await cutoffSeconds(reader, options.maxInactiveDays));
+    return pipelined
+      ? withConnection(ctx.db, (writer) => disableAll(ctx, filter, reader, writer))
+      : disableAll(ctx, filter, reader, undefined);
   });
+  return { ...totals, dryRun: settings.dryRun };
 }
 
 /**
  * Disables users whose last activity (`loginedAt`, or `createdAt` for users who never logged in) is
  * more than `max-inactive-days` ago by the database's clock. Only `status` changes, from 1 to 0, in
- * one short transaction per primary-key range; every disabled name is logged. An aborted run throws
- * the signal's reason after the current range (see `forEachKeyRange`).
+ * one short transaction of at most batch-size users per batch; every disabled name is logged, a line
+ * per batch. An aborted run throws the signal's reason between batches (see
+ * `throwIfAbortedBetweenBatches`).
  */
 export const taskWatcher: Watcher<TaskOptions> = {
   name: 'task',
