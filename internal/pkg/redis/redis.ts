@@ -69,6 +69,9 @@ export function clusterOptions(o: RedisClientOptions): ClusterOptions {
   };
 }
 
+/** The longest pause between reconnect attempts. */
+export const RECONNECT_MAX_MS = 250;
+
 /** Builds ioredis options from the config: fail fast, reconnect forever with a capped pause. */
 export function redisOptions(o: RedisClientOptions): RedisOptions {
   const base: RedisOptions = {
@@ -82,7 +85,10 @@ export function redisOptions(o: RedisClientOptions): RedisOptions {
     maxRetriesPerRequest: 1,
     commandTimeout: o.timeoutMs,
     connectTimeout: o.timeoutMs,
-    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+    // Reconnect at least every 250 ms: runs must resume within one slot of Redis returning, and a
+    // per-second watcher is the shortest slot an operator is likely to configure. A refused connect
+    // on loopback or a LAN costs next to nothing.
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), RECONNECT_MAX_MS),
     tls: o.useSsl ? { rejectUnauthorized: !o.sslInsecureSkipVerify } : undefined,
   };
   if (o.masterName) {
