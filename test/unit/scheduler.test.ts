@@ -163,7 +163,8 @@ void describe('Scheduler (manual clock, local coordinator)', () => {
       hooks: { onSkipped: (reason) => void skipped.push(reason) },
     });
     h.scheduler.start();
-    await h.clock.advance(6_000);
+    // Each skip is decided after a 250 ms re-try of the running lease, so look until 6.3 s.
+    await h.clock.advance(6_300);
     // Runs at 1s (to 3.5s), 4s (to 6.5s); 2s, 3s, 5s, 6s skipped.
     assert.deepEqual(
       h.starts.map((s) => s.slot - T0),
@@ -172,6 +173,24 @@ void describe('Scheduler (manual clock, local coordinator)', () => {
     assert.deepEqual(skipped, ['overlap', 'overlap', 'overlap', 'overlap']);
     assert.equal(events(h.lines, 'run.skipped').filter((l) => l.reason === 'overlap').length, 4);
     await h.scheduler.stop(1000);
+  });
+
+  void test('overlap skip: a run that ends just after the next slot does not cost that slot', async () => {
+    const skipped: string[] = [];
+    const h = harness([{ config: config('s2'), durationMs: 1_100 }], {
+      hooks: { onSkipped: (reason) => void skipped.push(reason) },
+    });
+    h.scheduler.start();
+    await h.clock.advance(2_300);
+    // 1s runs to 2.1s; slot 2s re-tries the lease until 2.25s and gets it when the run ends.
+    assert.deepEqual(
+      h.starts.map((s) => s.slot - T0),
+      [1000, 2000],
+    );
+    const second = h.starts[1]!;
+    assert.ok(second.at >= T0 + 2100 && second.at <= T0 + 2150, `started at +${second.at - T0} ms`);
+    assert.deepEqual(skipped, []);
+    await h.scheduler.stop(5000);
   });
 
   void test('overlap allow: runs overlap', async () => {

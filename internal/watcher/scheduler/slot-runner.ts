@@ -14,6 +14,13 @@ import type { Schedule } from './spec.js';
 /** How long a claim key lives, in units of max(lease, gap between slots). */
 const CLAIM_RETAIN_FACTOR = 3;
 const MIN_CLAIM_RETAIN_MS = 60_000;
+/**
+ * Overlap `skip` re-tries the running lease for this long after the slot time before it skips: a
+ * run that is just ending (or, with clocks skewed by more than a slot, another instance's run of
+ * a neighbouring slot) should not cost a slot. A quarter of the gap between slots, at most this.
+ */
+const SKIP_RETRY_MAX_MS = 250;
+const SKIP_RETRY_POLL_MS = 25;
 
 /** What became of a slot. */
 export type SlotOutcome =
@@ -57,6 +64,8 @@ export class SlotRunner {
       r.lease.outcome === 'acquired' ? r.lease.lease : r.lease.outcome;
     if (lease === 'held' && config.overlap === 'delay')
       lease = await this.#waitForRunning(name, slotMs, inFlight);
+    if (lease === 'held' && config.overlap === 'skip')
+      lease = await this.#retryBriefly(name, slotMs, scope, schedule);
     if (lease === 'held' || lease === 'unavailable') {
       this.ctx.skipped(name, slotMs, lease === 'held' ? 'overlap' : 'backend-unavailable');
       return { kind: 'skipped' };
@@ -75,6 +84,23 @@ export class SlotRunner {
   async #lease(name: string, slotMs: number, scope: LeaseScope): Promise<Lease | 'held' | 'unavailable'> {
     const r = await this.ctx.coordinator.acquireLease(name, scope);
     return r.outcome === 'acquired' ? r.lease : r.outcome;
+  }
+
+  /** Overlap skip: re-tries the running lease until a short deadline after the slot time. */
+  async #retryBriefly(
+    name: string,
+    slotMs: number,
+    scope: LeaseScope,
+    schedule: Schedule,
+  ): Promise<Lease | 'held' | 'unavailable'> {
+    const gap = schedule.intervalMs ?? schedule.next(slotMs) - slotMs;
+    const deadline = slotMs + Math.min(SKIP_RETRY_MAX_MS, Number.isFinite(gap) ? gap / 4 : 0);
+    while (!this.ctx.stopping && this.ctx.clock.now() + SKIP_RETRY_POLL_MS <= deadline) {
+      await sleep(this.ctx, SKIP_RETRY_POLL_MS);
+      const r = await this.#lease(name, slotMs, scope);
+      if (r !== 'held') return r;
+    }
+    return 'held';
   }
 
   /** Overlap delay: at most one slot waits, cluster-wide (the "waiting" lease), polling the running one. */
