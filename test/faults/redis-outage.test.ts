@@ -149,17 +149,17 @@ test('Redis restarted with empty memory right after a slot ran, a catch-up insta
     keyPrefix: `iamw-faults-${run}-amnesia`,
     redisPort: redis.port,
     lease: '3s',
-    // Slots 5 s apart: the new instances come up (about 1.5 s) before the next slot, so the slot
-    // just run is the one their start-up check finds unclaimed in the empty Redis.
-    watchers: { probe: { schedule: '@every 5s', 'sleep-ms': 100, 'catch-up': '1m' } },
+    // Slots 10 s apart: the new instances come up (2-6 s on a busy machine) before the next slot,
+    // so the slot just run is the one their start-up check finds unclaimed in the empty Redis.
+    watchers: { probe: { schedule: '@every 10s', 'sleep-ms': 100, 'catch-up': '1m' } },
   });
   const instances = await startAll([0, 1, 2].map((i) => ({ config: config(i) })));
   live.push(...instances);
-  const fromMs = Date.now() + 5000;
-  await sleep(6000);
+  const fromMs = Date.now() + 10_000;
+  await sleep(3000);
   // Right after the next slot finished somewhere: wipe Redis, and start a fourth instance.
   const seen = instances.flatMap((i) => i.lines('run.finished', 'probe')).length;
-  for (const deadline = Date.now() + 8000; Date.now() < deadline; await sleep(10)) {
+  for (const deadline = Date.now() + 12_000; Date.now() < deadline; await sleep(10)) {
     if (instances.flatMap((i) => i.lines('run.finished', 'probe')).length > seen) break;
   }
   const wipedAfter = instances
@@ -178,16 +178,19 @@ test('Redis restarted with empty memory right after a slot ran, a catch-up insta
   live.push(back);
   await Promise.all([late.started(), back.started()]);
   const upMs = Date.now() - wipedAtMs;
-  await sleep(11_000);
-  const toMs = Date.now() - 5000;
+  await sleep(Math.max(0, 21_000 - upMs));
+  const toMs = Date.now() - 10_000;
   await sleep(600);
   const all = [...instances, late, back];
   const exits = await Promise.all(all.map((i) => i.stop()));
-  const c = countSlots(logsOf(all), 'probe', fromMs, toMs, 5000);
+  const c = countSlots(logsOf(all), 'probe', fromMs, toMs, 10_000);
+  // The fault only bites if the new instances checked before the next slot ran.
+  const exercised = wipedAfter !== undefined && wipedAtMs + upMs < Date.parse(wipedAfter) + 10_000;
   const catchUps = all.flatMap((i) => i.lines('slot.catch-up', 'probe'));
-  const pass = c.doubled.length === 0 && exits.every((e) => e.code === 0);
+  const pass = c.doubled.length === 0 && exits.every((e) => e.code === 0) && exercised;
   const notes =
-    `Redis wiped right after slot ${wipedAfter ?? '?'} ran; 2 instances up ${upMs} ms later; catch-up runs: ` +
+    `Redis wiped right after slot ${wipedAfter ?? '?'} ran; 2 instances up ${upMs} ms later ` +
+    `(${exercised ? 'before' : 'NOT before'} the next slot); catch-up runs: ` +
     `${catchUps.map((l) => `${String(l.instance)}@${String(l.slot)}`).join(' ') || 'none'}; ` +
     `missed slots in the window ${c.missed.length} (the wipe itself may cost one)` +
     (c.doubled.length ? `; DOUBLED: ${c.doubled.join(' ')}` : '');

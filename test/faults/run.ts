@@ -5,9 +5,15 @@
  *   node --import tsx test/faults/run.ts [file.test.ts ...]    (default: every test/faults/*.test.ts)
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FAULTS_DIR, PARTS_DIR, RESULTS_FILE, allRows, renderTable, writeResults } from './lib/results.js';
+
+// A parts directory of this run's own, so a concurrent run (another `make test`) cannot mix in;
+// set before lib/results.js is loaded, which reads it.
+process.env.FAULTS_PARTS_DIR ??= mkdtempSync(join(tmpdir(), 'iamw-faults-results-'));
+const { FAULTS_DIR, PARTS_DIR, RESULTS_FILE, allRows, renderTable, writeResults } =
+  await import('./lib/results.js');
 
 const ORDER = ['bad-input', 'restart', 'redis-outage', 'mariadb-outage', 'clock-jump', 'loop-stall', 'soak'];
 const rank = (f: string): number => {
@@ -39,4 +45,5 @@ process.stdout.write(
     `${renderTable(rows)}\n\nwritten to ${RESULTS_FILE}\n`,
 );
 const failed = rows.filter((r) => !r.pass).length;
+rmSync(PARTS_DIR, { recursive: true, force: true });
 process.exitCode = code !== 0 || failed > 0 || rows.length === 0 ? 1 : 0;
