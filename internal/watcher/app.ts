@@ -78,7 +78,9 @@ function buildConfig(cmd: Command, map: FlagMap, io: AppIO, watchers: readonly A
 
 function makeLogger(config: Config): Logger {
   try {
-    return createLogger({ ...config.log, base: { instance: config.instanceId } });
+    // No `instance` in the base: the daemon's event lines name it themselves, and a base field
+    // would appear twice in them.
+    return createLogger(config.log);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new ConfigError([{ key: 'log.output-paths', message: `cannot open log output: ${reason}` }]);

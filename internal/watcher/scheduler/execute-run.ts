@@ -34,7 +34,10 @@ export interface ExecuteRunParams {
 /** Runs a watcher once. Never rejects. The lease is released before it resolves. */
 export async function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Promise<ExecutedRun> {
   const name = p.watcher.name;
-  const logger = ctx.logger.child({ watcher: name });
+  // The watcher's own lines (its audit trail) carry both; the run's events below name them
+  // explicitly on the root logger, so no key appears twice in a line.
+  const logger = ctx.logger.child({ watcher: name, instance: ctx.instanceId });
+  const events = ctx.logger;
   const slot = iso(p.slotMs);
   if (p.inFlight) p.inFlight.lease = p.lease;
   // One controller fed by the lease and by shutdown (cheaper than AbortSignal.any at 1000 runs/s).
@@ -64,7 +67,10 @@ export async function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Pr
   };
   const startedMs = ctx.clock.now();
   // Debug: the contract is one info line per finished run (DESIGN §7); starts double the log volume.
-  logger.debug({ event: 'run.started', slot, instance: ctx.instanceId, manual: p.manual }, 'run started');
+  events.debug(
+    { event: 'run.started', watcher: name, slot, instance: ctx.instanceId, manual: p.manual },
+    'run started',
+  );
   ctx.runStarted(name, p.slotMs, p.manual);
 
   let result: RunResult = 'ok';
@@ -95,9 +101,9 @@ export async function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Pr
     result,
     ...(p.manual ? { manual: true } : {}),
   };
-  if (result === 'ok') logger.info(line, 'run finished');
-  else if (result === 'aborted') logger.warn({ ...line, err: failure }, 'run aborted');
-  else logger.error({ ...line, err: failure }, `run of watcher "${name}" failed: ${error ?? ''}`);
+  if (result === 'ok') events.info(line, 'run finished');
+  else if (result === 'aborted') events.warn({ ...line, err: failure }, 'run aborted');
+  else events.error({ ...line, err: failure }, `run of watcher "${name}" failed: ${error ?? ''}`);
 
   try {
     await ctx.coordinator.recordRun({
@@ -112,7 +118,7 @@ export async function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Pr
       ...(p.manual ? { manual: true } : {}),
     });
   } catch (err) {
-    logger.debug({ event: 'last-run.unsaved', err }, 'could not store the last-run record');
+    events.debug({ event: 'last-run.unsaved', watcher: name, err }, 'could not store the last-run record');
   }
   ctx.runFinished({
     watcher: name,
