@@ -29,6 +29,9 @@ export class SchedulerContext {
   readonly stopController = new AbortController();
   readonly inFlight = new Set<InFlight>();
   readonly stats = new Map<string, WatcherStats>();
+  /** Controllers of the runs in flight: shutdown aborts them all (one listener, not one per run). */
+  readonly runControllers = new Set<AbortController>();
+  readonly #watcherLoggers = new Map<string, Logger>();
 
   constructor(
     readonly coordinator: Coordinator,
@@ -39,8 +42,28 @@ export class SchedulerContext {
     readonly pollMs: number,
     private readonly hooks: SchedulerHooks,
   ) {
-    // Every run in flight listens for shutdown; a thousand watchers are not a leak.
+    // Sleepers listen for shutdown too; a thousand watchers are not a leak.
     setMaxListeners(0, this.stopController.signal);
+    this.stopController.signal.addEventListener(
+      'abort',
+      () => {
+        for (const c of this.runControllers) c.abort(this.stopController.signal.reason);
+      },
+      { once: true },
+    );
+  }
+
+  /**
+   * The logger of a watcher's runs, carrying `watcher` and `instance`. Cached: a pino child per run
+   * costs more than a short run itself when a thousand watchers share a slot.
+   */
+  watcherLogger(watcher: string): Logger {
+    let l = this.#watcherLoggers.get(watcher);
+    if (l === undefined) {
+      l = this.logger.child({ watcher, instance: this.instanceId });
+      this.#watcherLoggers.set(watcher, l);
+    }
+    return l;
   }
 
   get stopping(): boolean {

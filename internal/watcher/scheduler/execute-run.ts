@@ -34,9 +34,9 @@ export interface ExecuteRunParams {
 /** Runs a watcher once. Never rejects. The lease is released before it resolves. */
 export async function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Promise<ExecutedRun> {
   const name = p.watcher.name;
-  // The watcher's own lines (its audit trail) carry both; the run's events below name them
-  // explicitly on the root logger, so no key appears twice in a line.
-  const logger = ctx.logger.child({ watcher: name, instance: ctx.instanceId });
+  // The watcher's own lines (its audit trail) carry `watcher` and `instance`; the run's events below
+  // name them explicitly on the root logger, so no key appears twice in a line.
+  const logger = ctx.watcherLogger(name);
   const events = ctx.logger;
   const slot = iso(p.slotMs);
   if (p.inFlight) p.inFlight.lease = p.lease;
@@ -48,12 +48,11 @@ export async function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Pr
       ctx.leaseLost({ watcher: name, slot: new Date(p.slotMs), key: p.lease.key }, p.lease.signal.reason);
     controller.abort(p.lease.signal.reason);
   };
-  const onStop = (): void => controller.abort(ctx.stopController.signal.reason);
   let unwatchLease = (): void => undefined;
   if (p.lease.lost) onLost();
   else unwatchLease = p.lease.onLost(onLost);
-  if (ctx.stopController.signal.aborted) onStop();
-  else ctx.stopController.signal.addEventListener('abort', onStop, { once: true });
+  ctx.runControllers.add(controller);
+  if (ctx.stopController.signal.aborted) controller.abort(ctx.stopController.signal.reason);
 
   const runContext: RunContext<object> = {
     watcher: name,
@@ -84,7 +83,11 @@ export async function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Pr
   }
   const endedMs = ctx.clock.now();
   const durationMs = endedMs - startedMs;
-  ctx.stopController.signal.removeEventListener('abort', onStop);
+  ctx.runControllers.delete(controller);
+  // The bookkeeping below (release, log line, record, hooks) waits one I/O turn, so that every run
+  // whose claim has already come back starts first: when many watchers share a slot, their start
+  // is what is late, not their end.
+  await new Promise<void>((resolve) => setImmediate(resolve));
   // Still watching while releasing: a lease that ran out during the run (a stalled event loop the
   // keeper could not see) is reported lost then.
   await p.lease.release();
