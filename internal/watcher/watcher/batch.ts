@@ -261,6 +261,29 @@ export async function inTransaction<T>(conn: PoolConnection, fn: () => Promise<T
   return result;
 }
 
+const ISOLATION_LEVELS: Readonly<Record<string, string>> = {
+  'READ-UNCOMMITTED': 'READ UNCOMMITTED',
+  'READ-COMMITTED': 'READ COMMITTED',
+  'REPEATABLE-READ': 'REPEATABLE READ',
+  SERIALIZABLE: 'SERIALIZABLE',
+};
+
+/**
+ * Runs `fn` with the connection's session at READ COMMITTED (see {@link inTransaction} for why), and
+ * puts the session's previous level back afterwards. For watchers whose batches are single
+ * statements: in autocommit mode each is its own atomic transaction, so a batch costs one round trip
+ * instead of four (SET TRANSACTION, BEGIN, the statement, COMMIT). After an error the connection is
+ * destroyed by {@link withConnection}, so nothing needs restoring then.
+ */
+export async function withReadCommittedSession<T>(conn: PoolConnection, fn: () => Promise<T>): Promise<T> {
+  const [rows] = await conn.query<RowDataPacket[]>('SELECT @@SESSION.tx_isolation AS level');
+  const previous = ISOLATION_LEVELS[String(rows[0]?.['level'])] ?? 'REPEATABLE READ';
+  await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+  const result = await fn();
+  await conn.query(`SET SESSION TRANSACTION ISOLATION LEVEL ${previous}`);
+  return result;
+}
+
 /**
  * Consecutive short READ COMMITTED transactions on one connection, each begun by the commit of the
  * one before (`COMMIT AND CHAIN` keeps the isolation level). A batch then costs its own statements

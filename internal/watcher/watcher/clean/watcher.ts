@@ -3,7 +3,13 @@
  */
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { intField } from '../../options/fields.js';
-import { cutoffSeconds, forEachKeyRange, inTransaction, rangeCondition, withConnection } from '../batch.js';
+import {
+  cutoffSeconds,
+  forEachKeyRange,
+  rangeCondition,
+  withConnection,
+  withReadCommittedSession,
+} from '../batch.js';
 import type { KeyRange } from '../batch.js';
 import { register } from '../registry.js';
 import type { RunContext, RunCounts, Watcher } from '../registry.js';
@@ -35,38 +41,39 @@ async function cleanRange(
     );
     return Number(rows[0]?.['n'] ?? 0);
   }
-  return inTransaction(conn, async () => {
-    const [result] = await conn.query<ResultSetHeader>(
-      `DELETE FROM \`policy_audit\` WHERE ${r.sql} AND ${EXPIRED} ORDER BY \`id\` LIMIT ?`,
-      [...params, limit],
-    );
-    return result.affectedRows;
-  });
+  // One autocommit statement: atomic on its own, one round trip (the session is READ COMMITTED).
+  const [result] = await conn.query<ResultSetHeader>(
+    `DELETE FROM \`policy_audit\` WHERE ${r.sql} AND ${EXPIRED} ORDER BY \`id\` LIMIT ?`,
+    [...params, limit],
+  );
+  return result.affectedRows;
 }
 
 /** Deletes the expired rows of `policy_audit`, batch by batch. */
 async function run(ctx: RunContext<CleanOptions>): Promise<RunCounts> {
   const { options, settings, logger, signal } = ctx;
-  return withConnection(ctx.db, async (conn) => {
-    const cutoff = await cutoffSeconds(conn, options.maxReserveDays);
-    const totals = await forEachKeyRange({
-      conn,
-      table: 'policy_audit',
-      batchSize: settings.batchSize,
-      dryRun: settings.dryRun,
-      signal,
-      logger,
-      each: async (range, limit, batch) => {
-        const n = await cleanRange(conn, range, cutoff, limit);
-        logger.debug(
-          { batch, fromId: range.from, toId: range.to, count: n, dryRun: settings.dryRun },
-          'audit batch',
-        );
-        return n;
-      },
-    });
-    return { deleted: totals.rows, batches: totals.batches, dryRun: settings.dryRun };
-  });
+  return withConnection(ctx.db, (conn) =>
+    withReadCommittedSession(conn, async () => {
+      const cutoff = await cutoffSeconds(conn, options.maxReserveDays);
+      const totals = await forEachKeyRange({
+        conn,
+        table: 'policy_audit',
+        batchSize: settings.batchSize,
+        dryRun: settings.dryRun,
+        signal,
+        logger,
+        each: async (range, limit, batch) => {
+          const n = await cleanRange(conn, range, cutoff, limit);
+          logger.debug(
+            { batch, fromId: range.from, toId: range.to, count: n, dryRun: settings.dryRun },
+            'audit batch',
+          );
+          return n;
+        },
+      });
+      return { deleted: totals.rows, batches: totals.batches, dryRun: settings.dryRun };
+    }),
+  );
 }
 
 /**
