@@ -15,7 +15,7 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import type { Pool, ResultSetHeader } from 'mysql2/promise';
+import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { createTestDatabase } from '../helpers/mysql.js';
 
 const exec = promisify(execFile);
@@ -92,10 +92,28 @@ async function restoreAudit(pool: Pool, rows: number): Promise<void> {
 }
 
 /**
- * Reads the whole table through its clustered index, so that every measured run starts from the same
- * buffer-pool state (the last pages read), whatever ran before it.
+ * Waits (at most 120 s) until InnoDB has purged the undo history of earlier runs: a purge of half a
+ * million deleted rows runs in the background for many seconds, and would slow whichever measurement
+ * came next.
+ */
+async function waitForPurge(pool: Pool): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const [rows] = await pool.query<RowDataPacket[]>(
+      "SELECT `count` AS n FROM information_schema.INNODB_METRICS WHERE name = 'trx_rseg_history_len'",
+    );
+    if (Number(rows[0]?.['n'] ?? 0) < 1000) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * Lets the purge of earlier runs finish, then reads the whole table through its clustered index, so
+ * that every measured run starts from the same state (the last pages read, no background purge),
+ * whatever ran before it.
  */
 export async function settle(pool: Pool, table: 'user' | 'policy_audit'): Promise<void> {
+  await waitForPurge(pool);
   await pool.query(`SELECT COUNT(*) FROM ${table} WHERE updatedAt IS NOT NULL`);
 }
 
