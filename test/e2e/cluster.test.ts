@@ -4,7 +4,7 @@
  * instance is SIGKILLed and restarted; a fixed-delay chain keeps its delay whichever instance runs.
  *
  * The window is E2E_CLUSTER_SECONDS long (default 20, for `make test`); `E2E_CLUSTER_SECONDS=60`
- * gives the issue's length. The daemons run test/e2e/fixtures/probe-daemon.ts: the real daemon plus
+ * gives the issue's length. The daemons run test/fixtures/probe-daemon.ts: the real daemon plus
  * a `probe` watcher whose run time the config sets.
  */
 import { test, before } from 'node:test';

@@ -59,7 +59,7 @@ test(`soak: 3 instances, ${WATCHERS} watchers, ${PROFILE.soakMinutes} min: RSS a
     logLevel: 'info',
     watchers,
   });
-  const env = { FAULTS_SOAK_WATCHERS: String(WATCHERS) };
+  const env = { PROBE_SOAK_WATCHERS: String(WATCHERS) };
   const instances = await startAll([0, 1, 2].map((k) => ({ config: config(k), opts: { env } })));
   live.push(...instances);
   await untilMidSecond();

@@ -1,6 +1,6 @@
 /**
  * Several spawned daemons on one Redis, for the cluster e2e tests: each instance runs
- * `test/e2e/fixtures/probe-daemon.ts` (the real daemon plus a `probe` watcher) with its own config
+ * `test/fixtures/probe-daemon.ts` (the real daemon plus a `probe` watcher) with its own config
  * file, and its JSON log lines are kept with the time the test received them. Helpers to read the
  * outcome across all logs, a private redis-server, and key cleanup.
  */
@@ -12,7 +12,7 @@ import { serverOptions } from './mysql.js';
 import { deletePrefix, testRedis } from './redis.js';
 
 /** The entry point the cluster tests spawn. */
-export const PROBE_DAEMON = join(ROOT, 'test/e2e/fixtures/probe-daemon.ts');
+export const PROBE_DAEMON = join(ROOT, 'test/fixtures/probe-daemon.ts');
 
 /**
  * Debian's libfaketime (package `faketime`). The `faketime` command forks and does not pass signals

@@ -8,7 +8,7 @@ import { CLI, Daemon, ROOT, freePort, tempDir, writeConfig } from '../../helpers
 import { serverOptions } from '../../helpers/mysql.js';
 import { adopt, sleep } from './procs.js';
 
-export const FAULT_DAEMON = join(ROOT, 'test/faults/fixtures/fault-daemon.ts');
+export const FAULT_DAEMON = join(ROOT, 'test/fixtures/probe-daemon.ts');
 
 export type LogLine = Record<string, unknown>;
 
