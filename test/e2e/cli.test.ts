@@ -116,3 +116,53 @@ test('a bad schedule stops with exit 2 naming the watcher and the spec', () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /watcher\.task\.schedule: .*/);
 });
+
+test('list shows every watcher with its next 5 slots in UTC and in its zone', () => {
+  const r = runCli([
+    'list',
+    '--json',
+    '--watcher.clean.schedule',
+    '0 30 2 * * *',
+    '--watcher.clean.time-zone',
+    'Asia/Shanghai',
+    '--watcher.cleansecret.schedule',
+    '@every 2s',
+    '--watcher.cleansecret.mode',
+    'fixed-delay',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = JSON.parse(r.stdout) as Array<{
+    name: string;
+    enabled: boolean;
+    schedule: string;
+    mode: string;
+    overlap: string;
+    timeZone: string;
+    next: Array<{ utc: string; local: string }>;
+    note?: string;
+  }>;
+  assert.deepEqual(
+    rows.map((w) => w.name),
+    ['clean', 'cleansecret', 'task'],
+  );
+  const clean = rows.find((w) => w.name === 'clean')!;
+  assert.equal(clean.mode, 'cron');
+  assert.equal(clean.next.length, 5);
+  // 02:30:00 in Shanghai (UTC+8, no daylight saving) is 18:30:00 UTC, one day apart.
+  for (const n of clean.next) {
+    assert.match(n.utc, /T18:30:00\.000Z$/);
+    assert.match(n.local, / 02:30:00 GMT\+8$/);
+  }
+  const times = clean.next.map((n) => Date.parse(n.utc));
+  for (let i = 1; i < times.length; i++) assert.equal(times[i]! - times[i - 1]!, 86_400_000);
+  assert.ok(times[0]! > Date.now() && times[0]! <= Date.now() + 86_400_000);
+  // @every 1d: fixed-rate slots on the epoch grid, every midnight UTC.
+  const task = rows.find((w) => w.name === 'task')!;
+  assert.equal(task.mode, 'fixed-rate');
+  for (const n of task.next) assert.match(n.utc, /T00:00:00\.000Z$/);
+  const secret = rows.find((w) => w.name === 'cleansecret')!;
+  assert.equal(secret.enabled, false);
+  assert.equal(secret.mode, 'fixed-delay');
+  assert.deepEqual(secret.next, []);
+  assert.match(secret.note ?? '', /after the previous run ends/);
+});
