@@ -69,6 +69,7 @@ ensure_redis() {
 
 # Test tools: faketime (clock-skew tests), systemd-analyze (checks the unit file).
 ensure_tools() {
+  need_pkg openssl openssl
   need_pkg faketime faketime
   need_pkg systemd-analyze systemd
 }

@@ -111,14 +111,16 @@ export class PrivateMariaDB {
   private constructor(
     readonly dir: string,
     readonly port: number,
+    readonly extraArgs: readonly string[] = [],
   ) {}
 
   get address(): MariaDBAddress {
     return { host: '127.0.0.1', port: this.port, user: 'root', password: '' };
   }
 
-  static async create(): Promise<PrivateMariaDB> {
-    const db = new PrivateMariaDB(tempDir('iamw-faults-mariadb-'), await freePort());
+  /** `extraArgs` are appended to mariadbd's command line on every start (e.g. TLS files). */
+  static async create(extraArgs: readonly string[] = []): Promise<PrivateMariaDB> {
+    const db = new PrivateMariaDB(tempDir('iamw-faults-mariadb-'), await freePort(), extraArgs);
     const t0 = performance.now();
     const r = spawnSync(
       'mariadb-install-db',
@@ -159,6 +161,7 @@ export class PrivateMariaDB {
           '--skip-log-bin',
           `--pid-file=${join(this.dir, 'mariadbd.pid')}`,
           `--log-error=${join(this.dir, 'error.log')}`,
+          ...this.extraArgs,
         ],
         { stdio: 'ignore' },
       ),
