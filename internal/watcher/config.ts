@@ -62,6 +62,8 @@ export interface RedisConfig {
   readonly enableCluster: boolean;
   readonly useSsl: boolean;
   readonly sslInsecureSkipVerify: boolean;
+  /** PEM CA file for verifying the server; empty = the system CAs. */
+  readonly sslCaFile: string;
   readonly timeoutMs: number;
 }
 

@@ -1,8 +1,8 @@
 /**
  * TLS against real local servers, with a throwaway CA (test/helpers/tls.ts):
  * - a private redis-server listening on a TLS port only (`redis.use-ssl`,
- *   `redis.ssl-insecure-skip-verify`; the CA is trusted through NODE_EXTRA_CA_CERTS, since the config
- *   has no CA-file key for Redis);
+ *   `redis.ssl-insecure-skip-verify`, `redis.ssl-ca-file`, or a CA trusted process-wide through
+ *   NODE_EXTRA_CA_CERTS);
  * - a private MariaDB that requires secure transport (`mysql.tls.*`).
  * The shared servers on 3306 and 6379 are not touched. The CLI cases need the build (`npm run build`).
  */
@@ -175,6 +175,26 @@ lock:
     assert.equal(r.code, 0, `exit 0, stderr:\n${r.stderr}`);
     assert.match(r.stdout, /^WATCHER\s+LAST SLOT/);
     assert.equal(r.stderr, '');
+  });
+
+  void test('CLI: verification on, CA given by redis.ssl-ca-file: status connects', () => {
+    requireBuild();
+    const r = runCli(['status', '-c', config, '--redis.ssl-ca-file', files.caCert]);
+    assert.equal(r.code, 0, `exit 0, stderr:\n${r.stderr}`);
+    assert.match(r.stdout, /^WATCHER\s+LAST SLOT/);
+  });
+
+  void test('CLI: redis.ssl-ca-file naming the wrong CA: verification fails, exit 1', () => {
+    requireBuild();
+    const r = runCli(['status', '-c', config, '--redis.ssl-ca-file', files.otherCaCert]);
+    assert.equal(r.code, 1, `exit 1, stderr:\n${r.stderr}`);
+    assertOneLine(r.stderr, new RegExp(`redis 127\\.0\\.0\\.1:${redis.port}: .*(certificate|issuer)`));
+  });
+
+  void test('CLI: redis.ssl-ca-file that does not exist is a config error naming the key, exit 2', () => {
+    const r = runCli(['validate', '--redis.ssl-ca-file', '/nonexistent/ca.pem']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /redis\.ssl-ca-file: .*\/nonexistent\/ca\.pem/);
   });
 
   void test('CLI: verification on, CA not trusted: one-line error naming the target, exit 1', () => {

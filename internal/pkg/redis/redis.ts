@@ -4,6 +4,7 @@
  * slot instead of hanging for minutes. The client keeps reconnecting in the background; an outage
  * is logged once when it starts and once when it ends, not per retry.
  */
+import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { describeCause, waitReady } from '../retry/wait-ready.js';
@@ -26,6 +27,8 @@ export interface RedisClientOptions {
   readonly masterName: string;
   readonly useSsl: boolean;
   readonly sslInsecureSkipVerify: boolean;
+  /** PEM CA file to verify the server with (read when the client is built); empty = system CAs. */
+  readonly sslCaFile?: string;
   readonly timeoutMs: number;
 }
 
@@ -89,7 +92,12 @@ export function redisOptions(o: RedisClientOptions): RedisOptions {
     // per-second watcher is the shortest slot an operator is likely to configure. A refused connect
     // on loopback or a LAN costs next to nothing.
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), RECONNECT_MAX_MS),
-    tls: o.useSsl ? { rejectUnauthorized: !o.sslInsecureSkipVerify } : undefined,
+    tls: o.useSsl
+      ? {
+          rejectUnauthorized: !o.sslInsecureSkipVerify,
+          ...(o.sslCaFile ? { ca: readFileSync(o.sslCaFile, 'utf8') } : {}),
+        }
+      : undefined,
   };
   if (o.masterName) {
     return { ...base, name: o.masterName, sentinels: o.addrs.map(splitAddr) };

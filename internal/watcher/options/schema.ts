@@ -267,6 +267,15 @@ function redisKeys(): Entry[] {
       boolField({ default: false, doc: 'Skip TLS certificate verification (testing only).' }),
     ],
     [
+      'redis.ssl-ca-file',
+      p('sslCaFile'),
+      stringField({
+        default: '',
+        doc: 'PEM file of the CA certificate(s) that sign the Redis server certificate, read at start-up; empty trusts the system CAs.',
+        check: checkReadableFile,
+      }),
+    ],
+    [
       'redis.timeout',
       p('timeoutMs'),
       durationField({ default: 5 * SECOND, doc: 'Timeout of a Redis connect or command.', minMs: 1 }),
