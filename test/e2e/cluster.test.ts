@@ -17,6 +17,7 @@ import {
   sleep,
   slotReport,
   startAll,
+  untilMidSecond,
   type Instance,
   type InstanceOptions,
   type LogLine,
@@ -50,12 +51,6 @@ async function cleanUp(
   await Promise.all(instances.map((i) => i.daemon.exited));
   await deleteKeys(prefix);
   if (failed) t.diagnostic(`daemon logs kept in ${saveLogs(instances)}`);
-}
-
-/** Sleeps until the wall clock is `offsetMs` past a whole second (away from the slot boundaries). */
-async function untilMidSecond(offsetMs = 500): Promise<void> {
-  const now = Date.now();
-  await sleep((offsetMs - (now % SECOND) + SECOND) % SECOND);
 }
 
 /** For each checked slot, how many instances tried it (ran it, or found it claimed). */

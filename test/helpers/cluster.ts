@@ -27,16 +27,52 @@ export function libfaketime(): string {
   throw new Error('libfaketimeMT.so.1 not found: install the Debian package faketime');
 }
 
-/** Options of a spawned instance. */
-export interface InstanceOptions {
+/** How to spawn an instance. */
+export interface SpawnOptions {
   /** Shift its clock, as `faketime -f` does (`'-2s'`, `'+2s'`). */
   readonly faketime?: string;
+  /** Use the built CLI instead of the probe fixture. */
+  readonly builtCli?: boolean;
+  /** A command to run node under. */
+  readonly wrap?: string[];
+  readonly env?: Record<string, string>;
+  /** The MySQL password the config reads from {@link MYSQL_PASSWORD_ENV}; default the shared server's. */
+  readonly mysqlPassword?: string;
 }
+
+/** Options of a spawned instance. */
+export type InstanceOptions = SpawnOptions;
 
 /** A JSON log line. */
 export type LogLine = Record<string, unknown>;
 
-/** What one instance's config file sets; the rest are the daemon's defaults. */
+/** The environment variable the written configs read the MySQL password from. */
+export const MYSQL_PASSWORD_ENV = 'CLUSTER_MYSQL_PASSWORD';
+
+/** `watcher.<name>.*` of one watcher; keys in YAML spelling. */
+export type WatcherKeys = Readonly<Record<string, string | number | boolean>>;
+
+/** What an instance's config file sets; the rest are the daemon's defaults. */
+export interface ClusterConfig {
+  readonly instanceId: string;
+  readonly keyPrefix: string;
+  /** @defaultValue 6379 */
+  readonly redisPort?: number;
+  /** `lock.lease` @defaultValue '30s' */
+  readonly lease?: string;
+  /** @defaultValue '30s' */
+  readonly shutdownTimeout?: string;
+  /** MySQL; default the shared test server's `mysql` database. */
+  readonly mysql?: { host: string; port: number; user: string; password: string; database: string };
+  /** `mysql.max-connection-life-time`; the daemon's default when absent. */
+  readonly mysqlMaxConnectionLifeTime?: string;
+  /** @defaultValue 'debug' */
+  readonly logLevel?: string;
+  /** Watchers to enable, with their keys. task, clean and cleansecret are off unless listed. */
+  readonly watchers: Readonly<Record<string, WatcherKeys>>;
+}
+
+/** A config with only the probe watcher enabled (see {@link probeConfig}). */
 export interface ProbeConfig {
   readonly instanceId: string;
   readonly keyPrefix: string;
@@ -56,12 +92,66 @@ export interface ProbeConfig {
   readonly shutdownTimeout?: string;
 }
 
-/** Writes an instance's config: only the probe enabled, MySQL's own `mysql` database, debug logs. */
-export async function writeProbeConfig(c: ProbeConfig): Promise<{ file: string; healthPort: number }> {
+/** The {@link ClusterConfig} of a {@link ProbeConfig}. */
+export function probeConfig(c: ProbeConfig): ClusterConfig {
+  return {
+    instanceId: c.instanceId,
+    keyPrefix: c.keyPrefix,
+    ...(c.redisPort === undefined ? {} : { redisPort: c.redisPort }),
+    ...(c.lease === undefined ? {} : { lease: c.lease }),
+    ...(c.shutdownTimeout === undefined ? {} : { shutdownTimeout: c.shutdownTimeout }),
+    watchers: {
+      probe: {
+        schedule: c.schedule ?? '@every 1s',
+        mode: c.mode ?? 'fixed-rate',
+        overlap: c.overlap ?? 'skip',
+        'sleep-ms': c.sleepMs ?? 0,
+        'block-ms': c.blockMs ?? 0,
+      },
+    },
+  };
+}
+
+function yamlScalar(v: string | number | boolean): string {
+  return typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : String(v);
+}
+
+/** Writes an instance's config file (debug logs unless set); returns it and the health port. */
+export async function writeClusterConfig(
+  config: ClusterConfig | ProbeConfig,
+  dirPrefix = 'iamw-cluster-',
+): Promise<{ file: string; healthPort: number }> {
+  const c = 'watchers' in config ? config : probeConfig(config);
   const healthPort = await freePort();
-  const my = serverOptions();
+  const shared = serverOptions();
+  const my = c.mysql ?? {
+    host: shared.host ?? '127.0.0.1',
+    port: shared.port ?? 3306,
+    user: shared.user ?? 'root',
+    password: shared.password ?? '',
+    database: 'mysql',
+  };
+  const watchers: Record<string, WatcherKeys> = {
+    task: { enabled: false },
+    clean: { enabled: false },
+    cleansecret: { enabled: false },
+  };
+  for (const [name, keys] of Object.entries(c.watchers)) watchers[name] = { enabled: true, ...keys };
+  const watcherYaml = Object.entries(watchers)
+    .map(
+      ([name, keys]) =>
+        `  ${name}:\n` +
+        Object.entries(keys)
+          .map(([k, v]) => `    ${k}: ${yamlScalar(v)}\n`)
+          .join(''),
+    )
+    .join('');
+  const lifeTime =
+    c.mysqlMaxConnectionLifeTime === undefined
+      ? ''
+      : `  max-connection-life-time: ${c.mysqlMaxConnectionLifeTime}\n`;
   const file = writeConfig(
-    tempDir('iamw-cluster-'),
+    tempDir(dirPrefix),
     `health-check-address: 127.0.0.1:${healthPort}
 startup-timeout: 20s
 shutdown-timeout: ${c.shutdownTimeout ?? '30s'}
@@ -71,30 +161,25 @@ lock:
   lease: ${c.lease ?? '30s'}
   key-prefix: ${c.keyPrefix}
 mysql:
-  host: ${my.host ?? '127.0.0.1'}:${my.port ?? 3306}
-  username: ${my.user ?? 'root'}
-  password: "\${E2E_MYSQL_PASSWORD:-}"
-  database: mysql
-redis:
+  host: ${my.host}:${my.port}
+  username: ${my.user}
+  password: '\${${MYSQL_PASSWORD_ENV}:-}'
+  database: ${my.database}
+${lifeTime}redis:
   host: 127.0.0.1
   port: ${c.redisPort ?? 6379}
   timeout: 1s
 log:
-  level: debug
+  level: ${c.logLevel ?? 'debug'}
 watcher:
-  task: { enabled: false }
-  clean: { enabled: false }
-  cleansecret: { enabled: false }
-  probe:
-    enabled: true
-    schedule: '${c.schedule ?? '@every 1s'}'
-    mode: ${c.mode ?? 'fixed-rate'}
-    overlap: ${c.overlap ?? 'skip'}
-    sleep-ms: ${c.sleepMs ?? 0}
-    block-ms: ${c.blockMs ?? 0}
-`,
+${watcherYaml}`,
   );
   return { file, healthPort };
+}
+
+/** Writes the config of a probe-only instance. */
+export function writeProbeConfig(c: ProbeConfig): Promise<{ file: string; healthPort: number }> {
+  return writeClusterConfig(probeConfig(c));
 }
 
 /** One spawned daemon of the cluster. */
@@ -102,33 +187,51 @@ export class Instance {
   readonly daemon: Daemon;
   /** Every JSON line it printed, with the test's clock when the line arrived. */
   readonly received: Array<{ atMs: number; line: LogLine }> = [];
+  readonly startedAtMs = Date.now();
   #partial = '';
 
   constructor(
     readonly name: string,
     readonly file: string,
     readonly healthPort: number,
-    readonly opts: InstanceOptions = {},
+    readonly opts: SpawnOptions = {},
   ) {
-    const my = serverOptions();
-    const env: Record<string, string> = { E2E_MYSQL_PASSWORD: my.password ?? '' };
+    const env: Record<string, string> = {
+      [MYSQL_PASSWORD_ENV]: opts.mysqlPassword ?? serverOptions().password ?? '',
+    };
     if (opts.faketime !== undefined) {
       env.LD_PRELOAD = libfaketime();
       env.FAKETIME = opts.faketime;
     }
-    this.daemon = new Daemon(['-c', file], { script: ['--import', 'tsx', PROBE_DAEMON], env });
+    Object.assign(env, opts.env);
+    this.daemon = new Daemon(['-c', file], {
+      ...(opts.builtCli ? {} : { script: ['--import', 'tsx', PROBE_DAEMON] }),
+      env,
+      ...(opts.wrap ? { wrap: opts.wrap } : {}),
+    });
     this.daemon.child.stdout!.on('data', (chunk: string) => this.#take(chunk));
   }
 
+  /** How long {@link waitFor} and {@link started} wait unless told. */
+  protected get waitTimeoutMs(): number {
+    return 20_000;
+  }
+
+  /** How long {@link stop} waits for the exit after SIGTERM unless told. */
+  protected get stopTimeoutMs(): number {
+    return 15_000;
+  }
+
   /** Spawns an instance with a fresh config file. */
-  static async start(config: ProbeConfig, opts: InstanceOptions = {}): Promise<Instance> {
-    const { file, healthPort } = await writeProbeConfig(config);
+  static async start(config: ClusterConfig | ProbeConfig, opts: SpawnOptions = {}): Promise<Instance> {
+    const { file, healthPort } = await writeClusterConfig(config);
     return new Instance(config.instanceId, file, healthPort, opts);
   }
 
-  /** The same config and options again, as a restarted process. */
-  restart(): Instance {
-    return new Instance(this.name, this.file, this.healthPort, this.opts);
+  /** The same config as a new process of the same class (its log starts empty). */
+  restart(opts: SpawnOptions = this.opts): this {
+    const Self = this.constructor as new (name: string, file: string, port: number, o: SpawnOptions) => this;
+    return new Self(this.name, this.file, this.healthPort, opts);
   }
 
   #take(chunk: string): void {
@@ -145,30 +248,47 @@ export class Instance {
     }
   }
 
-  lines(event?: string): LogLine[] {
-    const all = this.received.map((r) => r.line);
-    return event === undefined ? all : all.filter((l) => l.event === event);
+  get pid(): number {
+    return this.daemon.child.pid ?? -1;
+  }
+
+  /** Its lines, only those with this event and of this watcher when given. */
+  lines(event?: string, watcher?: string): LogLine[] {
+    return this.received
+      .map((r) => r.line)
+      .filter(
+        (l) => (event === undefined || l.event === event) && (watcher === undefined || l.watcher === watcher),
+      );
   }
 
   /** Lines of the probe watcher with this event. */
   probe(event: string): LogLine[] {
-    return this.lines(event).filter((l) => l.watcher === 'probe');
+    return this.lines(event, 'probe');
   }
 
   /** Waits for a line; fails with this instance's output. */
-  async waitFor(pred: (l: LogLine) => boolean, timeoutMs = 20_000): Promise<LogLine> {
+  async waitFor(
+    pred: (l: LogLine) => boolean,
+    timeoutMs = this.waitTimeoutMs,
+    what = 'matching log line',
+  ): Promise<LogLine> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const hit = this.lines().find(pred);
       if (hit) return hit;
       if (Date.now() > deadline || this.exited) {
         throw new Error(
-          `${this.name}: no matching log line within ${timeoutMs} ms (exit ${this.daemon.child.exitCode})\n` +
-            `stdout (tail):\n${this.daemon.stdout.slice(-4000)}\nstderr:\n${this.daemon.stderr}`,
+          `${this.name}: no ${what} within ${timeoutMs} ms (exit ${this.daemon.child.exitCode})\n` +
+            `stdout (tail):\n${this.daemon.stdout.slice(-4000)}\nstderr (tail):\n${this.daemon.stderr.slice(-4000)}`,
         );
       }
       await sleep(25);
     }
+  }
+
+  /** Waits for `daemon.started`. */
+  started(timeoutMs = this.waitTimeoutMs): Promise<LogLine> {
+    return this.waitFor((l) => l.event === 'daemon.started', timeoutMs, 'daemon.started');
   }
 
   /** The time the daemon's clock wrote on a line minus the test's clock when the line arrived. */
@@ -187,7 +307,9 @@ export class Instance {
   }
 
   /** SIGTERM, then the exit status (SIGKILL after `timeoutMs`). */
-  async stop(timeoutMs = 15_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  async stop(
+    timeoutMs = this.stopTimeoutMs,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     this.kill('SIGTERM');
     const timer = setTimeout(() => this.kill('SIGKILL'), timeoutMs);
     try {
@@ -213,13 +335,20 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Starts instances together and waits until each has logged `daemon.started`. */
-export async function startAll(
-  configs: ReadonlyArray<{ config: ProbeConfig; opts?: InstanceOptions }>,
-): Promise<Instance[]> {
-  const instances = await Promise.all(configs.map((c) => Instance.start(c.config, c.opts)));
+/** Sleeps until the wall clock is `offsetMs` past a whole second (away from the slot boundaries). */
+export async function untilMidSecond(offsetMs = 500): Promise<void> {
+  const now = Date.now();
+  await sleep((offsetMs - (now % 1000) + 1000) % 1000);
+}
+
+/** Starts instances together with `start` and waits until each has logged `daemon.started`. */
+export async function startAllWith<C, T extends Instance>(
+  configs: ReadonlyArray<{ config: C; opts?: SpawnOptions }>,
+  start: (config: C, opts: SpawnOptions) => Promise<T>,
+): Promise<T[]> {
+  const instances = await Promise.all(configs.map((c) => start(c.config, c.opts ?? {})));
   try {
-    await Promise.all(instances.map((i) => i.waitFor((l) => l.event === 'daemon.started')));
+    await Promise.all(instances.map((i) => i.started()));
   } catch (err) {
     for (const i of instances) i.kill('SIGKILL');
     throw err;
@@ -227,11 +356,20 @@ export async function startAll(
   return instances;
 }
 
+/** Starts instances together and waits until each has logged `daemon.started`. */
+export function startAll(
+  configs: ReadonlyArray<{ config: ClusterConfig | ProbeConfig; opts?: SpawnOptions }>,
+): Promise<Instance[]> {
+  return startAllWith(configs, (c, o) => Instance.start(c, o));
+}
+
 /** Per-slot outcome of a fixed-rate watcher across several logs. */
-export interface SlotReport {
+export interface SlotTally {
   /** Slots inside the checked range. */
-  readonly slots: number;
-  /** Slots with exactly one `run.finished`, result ok. */
+  readonly expected: number;
+  /** Slots inside the range with at least one `run.finished`. */
+  readonly run: number;
+  /** Slots inside the range with exactly one `run.finished`, result ok. */
   readonly once: number;
   /** Slots (anywhere, not only inside the range) with more than one `run.finished`. */
   readonly doubled: string[];
@@ -244,6 +382,56 @@ export interface SlotReport {
 }
 
 /**
+ * Counts the `run.finished` lines of `opts.watcher` (default the probe) per grid slot in
+ * [fromMs, toMs] across `logs`; with `opts.skipManual`, manual runs are not counted.
+ */
+export function tallySlots(
+  logs: ReadonlyArray<{ name: string; lines: LogLine[] }>,
+  fromMs: number,
+  toMs: number,
+  intervalMs: number,
+  opts: { watcher?: string; skipManual?: boolean } = {},
+): SlotTally {
+  const watcher = opts.watcher ?? 'probe';
+  const bySlot = new Map<string, LogLine[]>();
+  const perInstance: Record<string, number> = {};
+  for (const { name, lines } of logs) {
+    for (const l of lines) {
+      if (l.event !== 'run.finished' || l.watcher !== watcher) continue;
+      if (opts.skipManual === true && l.manual === true) continue;
+      const slot = String(l.slot);
+      bySlot.set(slot, [...(bySlot.get(slot) ?? []), l]);
+      perInstance[name] = (perInstance[name] ?? 0) + 1;
+    }
+  }
+  const doubled = [...bySlot].filter(([, ls]) => ls.length > 1).map(([s]) => s);
+  const missed: string[] = [];
+  const notOk: string[] = [];
+  let expected = 0;
+  let run = 0;
+  let once = 0;
+  for (let t = Math.ceil(fromMs / intervalMs) * intervalMs; t <= toMs; t += intervalMs) {
+    expected += 1;
+    const slot = new Date(t).toISOString();
+    const runs = bySlot.get(slot) ?? [];
+    if (runs.length === 0) {
+      missed.push(slot);
+      continue;
+    }
+    run += 1;
+    if (runs.some((r) => r.result !== 'ok')) notOk.push(slot);
+    else if (runs.length === 1) once += 1;
+  }
+  return { expected, run, once, doubled, missed, notOk, perInstance };
+}
+
+/** Per-slot outcome of the probe across several logs: {@link SlotTally} with `expected` as `slots`. */
+export type SlotReport = Omit<SlotTally, 'expected' | 'run'> & {
+  /** Slots inside the checked range. */
+  readonly slots: number;
+};
+
+/**
  * Checks that every grid slot in [fromMs, toMs] has exactly one ok `run.finished` of the probe
  * across `logs`, and that no slot anywhere has two.
  */
@@ -253,30 +441,8 @@ export function slotReport(
   toMs: number,
   intervalMs: number,
 ): SlotReport {
-  const bySlot = new Map<string, LogLine[]>();
-  const perInstance: Record<string, number> = {};
-  for (const { name, lines } of logs) {
-    for (const l of lines) {
-      if (l.event !== 'run.finished' || l.watcher !== 'probe') continue;
-      const slot = String(l.slot);
-      bySlot.set(slot, [...(bySlot.get(slot) ?? []), l]);
-      perInstance[name] = (perInstance[name] ?? 0) + 1;
-    }
-  }
-  const doubled = [...bySlot].filter(([, ls]) => ls.length > 1).map(([s]) => s);
-  const missed: string[] = [];
-  const notOk: string[] = [];
-  let slots = 0;
-  let once = 0;
-  for (let t = Math.ceil(fromMs / intervalMs) * intervalMs; t <= toMs; t += intervalMs) {
-    slots += 1;
-    const slot = new Date(t).toISOString();
-    const runs = bySlot.get(slot) ?? [];
-    if (runs.length === 0) missed.push(slot);
-    else if (runs.some((r) => r.result !== 'ok')) notOk.push(slot);
-    else if (runs.length === 1) once += 1;
-  }
-  return { slots, once, doubled, missed, notOk, perInstance };
+  const { expected, once, doubled, missed, notOk, perInstance } = tallySlots(logs, fromMs, toMs, intervalMs);
+  return { slots: expected, once, doubled, missed, notOk, perInstance };
 }
 
 /** A redis-server of the test's own, on a free port, that the test may stop and start again. */
