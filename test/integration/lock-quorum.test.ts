@@ -13,6 +13,7 @@ import { Scheduler } from '../../internal/watcher/scheduler/scheduler.js';
 import { createRedisCoordinator } from '../../internal/watcher/lock/index.js';
 import type { Coordinator, Lease } from '../../internal/watcher/lock/index.js';
 import type { WatcherConfig } from '../../internal/watcher/config.js';
+import { watcherConfig } from '../helpers/watcher-config.js';
 import type { AnyWatcher, RunContext } from '../../internal/watcher/watcher/registry.js';
 import { closeAll, deletePrefix, randomPrefix, testRedis } from '../helpers/redis.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-servers.js';
@@ -35,18 +36,7 @@ function lockClient(port: number): Redis {
   return c;
 }
 
-const config: WatcherConfig = {
-  name: 'tick',
-  enabled: true,
-  schedule: '@every 1s',
-  mode: 'fixed-rate',
-  overlap: 'skip',
-  catchUpMs: 0,
-  timeZone: 'UTC',
-  dryRun: false,
-  batchSize: 100,
-  options: {},
-};
+const config: WatcherConfig = watcherConfig('tick');
 
 void describe('quorum over three independent Redis servers', () => {
   const servers: RedisServer[] = [];

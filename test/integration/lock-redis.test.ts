@@ -1,29 +1,16 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { createRedisCoordinator } from '../../internal/watcher/lock/index.js';
 import type { Coordinator, Lease } from '../../internal/watcher/lock/index.js';
-import { CLOSED_PORT, closeAll, deletePrefix, randomPrefix, testRedis } from '../helpers/redis.js';
+import { CLOSED_PORT, randomPrefix, testRedis } from '../helpers/redis.js';
+import { redisSuite } from '../helpers/redis-suite.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 void describe('Redis coordinator (real Redis)', () => {
-  let admin: Redis;
-  const prefixes: string[] = [];
-  const clients: Redis[] = [];
-  const rejections: unknown[] = [];
-  const onRejection = (r: unknown): void => void rejections.push(r);
-
-  before(() => {
-    admin = testRedis();
-    process.on('unhandledRejection', onRejection);
-  });
-  after(async () => {
-    for (const p of prefixes) await deletePrefix(admin, p);
-    closeAll(admin, ...clients);
-    process.off('unhandledRejection', onRejection);
-    assert.deepEqual(rejections, [], 'no unhandled rejection');
-  });
+  const suite = redisSuite();
+  const { prefixes, clients } = suite;
 
   const make = (prefix: string, instanceId: string, leaseMs = 1000): { c: Coordinator; redis: Redis } => {
     const redis = testRedis();
@@ -40,7 +27,7 @@ void describe('Redis coordinator (real Redis)', () => {
     assert.deepEqual(outcomes.filter((o) => o === 'claimed').length, 1);
     assert.deepEqual(outcomes.filter((o) => o === 'taken').length, 2);
     const key = `${prefix}slot:{w}:2030-01-01T00:00:00.000Z`;
-    const ttl = await admin.pttl(key);
+    const ttl = await suite.admin.pttl(key);
     assert.ok(ttl > 50_000 && ttl <= 60_000, `claim key ${key} has a TTL (${ttl})`);
     assert.equal(await cs[0]!.isClaimed('w', slot), true);
     assert.equal(await cs[0]!.isClaimed('w', slot + 1000), false);
@@ -116,12 +103,12 @@ void describe('Redis coordinator (real Redis)', () => {
     const a = make(prefix, 'a', 900).c;
     const r = await a.acquireLease('w', { kind: 'running' });
     const lease = (r as { lease: Lease }).lease;
-    await admin.set(lease.key, 'someone-else', 'PX', 5000); // the key now has another owner
+    await suite.admin.set(lease.key, 'someone-else', 'PX', 5000); // the key now has another owner
     await sleep(500);
     assert.equal(lease.lost, true);
     assert.equal((lease.signal.reason as { code?: string }).code, 'LEASE_LOST');
     await lease.release();
-    assert.equal(await admin.get(lease.key), 'someone-else', 'release deletes only our own key');
+    assert.equal(await suite.admin.get(lease.key), 'someone-else', 'release deletes only our own key');
   });
 
   void test('fixed-delay chain: compare-and-set, and last-run records', async () => {

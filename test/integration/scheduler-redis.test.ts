@@ -1,13 +1,14 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { Pool } from 'mysql2/promise';
 import { Scheduler } from '../../internal/watcher/scheduler/scheduler.js';
 import { createRedisCoordinator } from '../../internal/watcher/lock/index.js';
 import type { WatcherConfig } from '../../internal/watcher/config.js';
+import { watcherConfig } from '../helpers/watcher-config.js';
 import type { AnyWatcher, RunContext } from '../../internal/watcher/watcher/registry.js';
-import { CLOSED_PORT, closeAll, deletePrefix, randomPrefix, testRedis } from '../helpers/redis.js';
+import { CLOSED_PORT, randomPrefix, testRedis } from '../helpers/redis.js';
+import { redisSuite } from '../helpers/redis-suite.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const fakeDb = {} as Pool;
@@ -17,21 +18,7 @@ interface LogLine {
   [k: string]: unknown;
 }
 
-function config(name: string, over: Partial<WatcherConfig> = {}): WatcherConfig {
-  return {
-    name,
-    enabled: true,
-    schedule: '@every 1s',
-    mode: 'fixed-rate',
-    overlap: 'skip',
-    catchUpMs: 0,
-    timeZone: 'UTC',
-    dryRun: false,
-    batchSize: 100,
-    options: {},
-    ...over,
-  };
-}
+const config = watcherConfig;
 
 function watcher(name: string, run: (ctx: RunContext<object>) => Promise<void>): AnyWatcher {
   return {
@@ -47,22 +34,8 @@ function watcher(name: string, run: (ctx: RunContext<object>) => Promise<void>):
 }
 
 void describe('Scheduler with Redis (real Redis)', () => {
-  let admin: Redis;
-  const prefixes: string[] = [];
-  const clients: Redis[] = [];
-  const rejections: unknown[] = [];
-  const onRejection = (r: unknown): void => void rejections.push(r);
-
-  before(() => {
-    admin = testRedis();
-    process.on('unhandledRejection', onRejection);
-  });
-  after(async () => {
-    for (const p of prefixes) await deletePrefix(admin, p);
-    closeAll(admin, ...clients);
-    process.off('unhandledRejection', onRejection);
-    assert.deepEqual(rejections, [], 'no unhandled rejection');
-  });
+  const suite = redisSuite();
+  const { prefixes, clients } = suite;
 
   const instance = (
     id: string,

@@ -8,6 +8,7 @@ import type { SchedulerHooks } from '../../internal/watcher/scheduler/scheduler.
 import { createLocalCoordinator } from '../../internal/watcher/lock/index.js';
 import type { Coordinator } from '../../internal/watcher/lock/index.js';
 import type { WatcherConfig } from '../../internal/watcher/config.js';
+import { watcherConfig } from '../helpers/watcher-config.js';
 import type { RunContext } from '../../internal/watcher/watcher/registry.js';
 
 const T0 = Date.UTC(2030, 0, 1, 0, 0, 0); // a whole second, a whole day
@@ -27,21 +28,7 @@ function capture(): { logger: pino.Logger; lines: LogLine[] } {
   return { logger, lines };
 }
 
-function config(name: string, over: Partial<WatcherConfig> = {}): WatcherConfig {
-  return {
-    name,
-    enabled: true,
-    schedule: '@every 1s',
-    mode: 'fixed-rate',
-    overlap: 'skip',
-    catchUpMs: 0,
-    timeZone: 'UTC',
-    dryRun: false,
-    batchSize: 100,
-    options: {},
-    ...over,
-  };
-}
+const config = watcherConfig;
 
 /** Waits `ms` on the manual clock, or until aborted (then throws the abort reason). */
 function clockSleep(clock: ManualClock, ms: number, signal?: AbortSignal): Promise<void> {
