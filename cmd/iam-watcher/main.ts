@@ -1,13 +1,6 @@
 #!/usr/bin/env node
 /** Entry point: argv -> app -> exit code. Nothing else. */
 import { runApp } from '../../internal/watcher/app.js';
+import { processIO } from './process-io.js';
 
-const code = await runApp(process.argv.slice(2), {
-  stdout: (text) => void process.stdout.write(text),
-  stderr: (text) => void process.stderr.write(text),
-  env: process.env,
-  cwd: process.cwd(),
-  signals: process,
-  forceExit: (exitCode) => process.exit(exitCode),
-});
-process.exitCode = code;
+process.exitCode = await runApp(process.argv.slice(2), processIO());
