@@ -67,11 +67,12 @@ ensure_redis() {
   fi
 }
 
-# Test tools: faketime (clock-skew tests), systemd-analyze (checks the unit file).
+# Test tools: faketime (clock-skew tests), systemd-analyze (checks the unit file), promtool (alerts), openssl (TLS tests).
 ensure_tools() {
   need_pkg openssl openssl
   need_pkg faketime faketime
   need_pkg systemd-analyze systemd
+  need_pkg promtool prometheus   # checks the PromQL of deploy/prometheus/alerts.yaml
 }
 
 case "${1:-all}" in
