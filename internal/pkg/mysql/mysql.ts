@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import mysql, { type Pool, type SslOptions } from 'mysql2/promise';
 import type { Logger } from 'pino';
+import { splitHostPort } from '../net/host-port.js';
 import { waitReady } from '../retry/wait-ready.js';
 
 export type { Pool } from 'mysql2/promise';
@@ -77,16 +78,9 @@ export function sslOptions(
   };
 }
 
-/** Splits `host:port` (IPv6 in brackets) into parts; port defaults to 3306. */
-export function splitHostPort(hostPort: string, defaultPort = 3306): { host: string; port: number } {
-  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(hostPort) ?? /^([^:]+)(?::(\d+))?$/.exec(hostPort);
-  if (!m) return { host: hostPort, port: defaultPort };
-  return { host: m[1] ?? hostPort, port: m[2] ? Number(m[2]) : defaultPort };
-}
-
 /** Creates the pool. Connects lazily: call {@link waitMySQL} to wait for the server. */
 export function createMySQLPool(o: MySQLOptions): Pool {
-  const { host, port } = splitHostPort(o.host);
+  const { host, port } = splitHostPort(o.host, 3306);
   const ssl = sslOptions(o.tls);
   const pool = mysql.createPool({
     ...(ssl === undefined ? {} : { ssl }),

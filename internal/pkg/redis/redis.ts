@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { splitHostPort } from '../net/host-port.js';
 import { describeCause, waitReady } from '../retry/wait-ready.js';
 
 export type { Cluster, Redis } from 'ioredis';
@@ -41,13 +42,6 @@ export interface RedisHandle {
   lastError(): string | undefined;
   /** Closes the connection (idempotent). */
   close(): Promise<void>;
-}
-
-function splitAddr(addr: string, defaultPort = 26379): { host: string; port: number } {
-  const i = addr.lastIndexOf(':');
-  return i < 0
-    ? { host: addr, port: defaultPort }
-    : { host: addr.slice(0, i), port: Number(addr.slice(i + 1)) };
 }
 
 /** ioredis Cluster options: the node options of {@link redisOptions}, fail fast, reconnect forever. */
@@ -100,7 +94,7 @@ export function redisOptions(o: RedisClientOptions): RedisOptions {
       : undefined,
   };
   if (o.masterName) {
-    return { ...base, name: o.masterName, sentinels: o.addrs.map(splitAddr) };
+    return { ...base, name: o.masterName, sentinels: o.addrs.map((a) => splitHostPort(a, 26379)) };
   }
   return { ...base, host: o.host, port: o.port };
 }
@@ -109,7 +103,7 @@ export function redisOptions(o: RedisClientOptions): RedisOptions {
 export function createRedis(o: RedisClientOptions, logger: Logger): RedisHandle {
   const client: RedisClient = o.enableCluster
     ? new Cluster(
-        o.addrs.map((a) => splitAddr(a, 6379)),
+        o.addrs.map((a) => splitHostPort(a, 6379)),
         clusterOptions(o),
       )
     : new Redis(redisOptions(o));
@@ -185,7 +179,7 @@ export function createLockRedis(
   logger: Logger,
 ): RedisHandle[] {
   return addrs.map((addr) => {
-    const { host, port } = splitAddr(addr, 6379);
+    const { host, port } = splitHostPort(addr, 6379);
     const h = createRedis({ ...o, host, port, addrs: [], masterName: '', enableCluster: false }, logger);
     h.client.connect().catch(() => undefined);
     return h;

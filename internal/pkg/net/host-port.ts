@@ -1,0 +1,11 @@
+/** `host:port` text as the config holds it, split for a client library. */
+
+/**
+ * Splits `host:port`, `host`, `[v6]:port` or `[v6]` into parts; `defaultPort` when none is given.
+ * The text is validated by the config schema first; anything unparsable is returned as the host.
+ */
+export function splitHostPort(hostPort: string, defaultPort: number): { host: string; port: number } {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(hostPort) ?? /^([^:]+)(?::(\d+))?$/.exec(hostPort);
+  if (!m) return { host: hostPort, port: defaultPort };
+  return { host: m[1] ?? hostPort, port: m[2] ? Number(m[2]) : defaultPort };
+}
