@@ -21,7 +21,8 @@ function inZone(d: Date, timeZone: string | undefined): string {
   return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')} ${get('timeZoneName')}`;
 }
 
-interface Row {
+/** One watcher as `list --json` prints it. */
+export interface ListRow {
   name: string;
   enabled: boolean;
   schedule: string;
@@ -32,12 +33,12 @@ interface Row {
   note?: string;
 }
 
-function rows(config: Config, watchers: readonly AnyWatcher[], now: Date): Row[] {
+function rows(config: Config, watchers: readonly AnyWatcher[], now: Date): ListRow[] {
   return watchers.map((w) => {
     const wc = config.watchers[w.name];
     if (!wc) throw new Error(`watcher ${w.name} has no config`);
     const zone = wc.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
-    const row: Row = {
+    const row: ListRow = {
       name: w.name,
       enabled: wc.enabled,
       schedule: wc.schedule,

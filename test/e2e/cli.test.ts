@@ -3,6 +3,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ListRow } from '../../internal/watcher/list.js';
 import { requireBuild, runCli, tempDir, writeConfig, ROOT } from '../helpers/daemon.js';
 
 before(requireBuild);
@@ -131,16 +132,7 @@ test('list shows every watcher with its next 5 slots in UTC and in its zone', ()
     'fixed-delay',
   ]);
   assert.equal(r.code, 0, r.stderr);
-  const rows = JSON.parse(r.stdout) as Array<{
-    name: string;
-    enabled: boolean;
-    schedule: string;
-    mode: string;
-    overlap: string;
-    timeZone: string;
-    next: Array<{ utc: string; local: string }>;
-    note?: string;
-  }>;
+  const rows = JSON.parse(r.stdout) as ListRow[];
   assert.deepEqual(
     rows.map((w) => w.name),
     ['clean', 'cleansecret', 'task'],
