@@ -14,6 +14,7 @@ import { createLocalCoordinator, createRedisCoordinator, type Coordinator } from
 import { ConfigError, StartupError } from './errors.js';
 import { NotReadyError } from '../pkg/retry/wait-ready.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { kebab } from './options/fields.js';
 
 export interface ServerDeps {
   readonly config: Config;
@@ -37,7 +38,7 @@ function mysqlPool(config: Config): Pool {
     return createMySQLPool({ ...config.mysql, connectTimeoutMs: Math.min(config.startupTimeoutMs, 10_000) });
   } catch (err) {
     if (!(err instanceof MySQLTlsFileError)) throw err;
-    const key = `mysql.tls.${err.option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    const key = `mysql.tls.${kebab(err.option)}`;
     throw new ConfigError([{ key, message: err.message }]);
   }
 }

@@ -81,7 +81,7 @@ export class SlotRunner {
     return { kind: 'ran', run, chainEnd: await this.#advanceChain(name, opts.chainEnd, run.endedMs) };
   }
 
-  async #lease(name: string, slotMs: number, scope: LeaseScope): Promise<Lease | 'held' | 'unavailable'> {
+  async #lease(name: string, scope: LeaseScope): Promise<Lease | 'held' | 'unavailable'> {
     const r = await this.ctx.coordinator.acquireLease(name, scope);
     return r.outcome === 'acquired' ? r.lease : r.outcome;
   }
@@ -97,7 +97,7 @@ export class SlotRunner {
     const deadline = slotMs + Math.min(SKIP_RETRY_MAX_MS, Number.isFinite(gap) ? gap / 4 : 0);
     while (!this.ctx.stopping && this.ctx.clock.now() + SKIP_RETRY_POLL_MS <= deadline) {
       await sleep(this.ctx, SKIP_RETRY_POLL_MS);
-      const r = await this.#lease(name, slotMs, scope);
+      const r = await this.#lease(name, scope);
       if (r !== 'held') return r;
     }
     return 'held';
@@ -110,7 +110,7 @@ export class SlotRunner {
     inFlight: InFlight,
   ): Promise<Lease | 'held' | 'unavailable'> {
     if (this.#waiting) return 'held';
-    const marker = await this.#lease(name, slotMs, { kind: 'waiting' });
+    const marker = await this.#lease(name, { kind: 'waiting' });
     if (typeof marker === 'string') return marker;
     this.#waiting = true;
     inFlight.lease = marker;
@@ -127,7 +127,7 @@ export class SlotRunner {
       while (!this.ctx.stopping && !marker.lost) {
         await sleep(this.ctx, this.ctx.pollMs);
         if (this.ctx.stopping || marker.lost) break;
-        const r = await this.#lease(name, slotMs, { kind: 'running' });
+        const r = await this.#lease(name, { kind: 'running' });
         if (r !== 'held') return r;
       }
       return 'held';
