@@ -1,0 +1,60 @@
+/**
+ * The logger censors `password` properties wherever they appear in a line (down to two levels),
+ * in child bindings and in serialized errors, without touching the caller's objects.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { CENSOR, createLogger, flushLogger, scrubSecrets } from '../../internal/pkg/log/log.js';
+
+const SECRET = 's3cr3t-value';
+
+async function logLines(write: (logger: ReturnType<typeof createLogger>) => void): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'iamw-log-'));
+  try {
+    const file = join(dir, 'out.log');
+    const logger = createLogger({ level: 'info', format: 'json', outputPaths: [file] });
+    write(logger);
+    await flushLogger(logger);
+    return (await readFile(file, 'utf8')).trim().split('\n');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+void describe('log redaction', () => {
+  void it('censors password at the top, one and two levels down, in arrays, bindings and errors', async () => {
+    const mysql = { host: 'db', password: SECRET };
+    const err = Object.assign(new Error('connect failed'), { config: { user: 'iam', password: SECRET } });
+    const lines = await logLines((logger) => {
+      logger.info({ password: SECRET }, 'top');
+      logger.info({ mysql }, 'one level');
+      logger.info({ config: { mysql: { password: SECRET } } }, 'two levels');
+      logger.info({ servers: [{ password: SECRET }] }, 'array');
+      logger.error({ err }, 'error with its connection options');
+      logger.child({ password: SECRET }).info('binding');
+    });
+    assert.equal(lines.length, 6);
+    for (const line of lines) {
+      assert.ok(!line.includes(SECRET), `secret in ${line}`);
+      assert.ok(line.includes(`"${CENSOR}"`), `no censor mark in ${line}`);
+    }
+    const errLine = JSON.parse(lines[4] ?? '{}') as { err?: { message?: string; config?: unknown } };
+    assert.equal(errLine.err?.message, 'connect failed');
+    assert.deepEqual(errLine.err?.config, { user: 'iam', password: CENSOR });
+    // The caller's objects are left as they were.
+    assert.equal(mysql.password, SECRET);
+    assert.equal(err.config.password, SECRET);
+  });
+
+  void it('returns a line without secrets as it is (no copy) and leaves other fields alone', () => {
+    const line = { event: 'run.finished', watcher: 'clean', counts: { deleted: 3 }, list: [1, 2] };
+    assert.equal(scrubSecrets(line), line);
+    const deep = { a: { b: { c: { password: SECRET } } } };
+    // Three levels down is beyond the scrub depth, as pino's paths `*.*.password` were.
+    assert.equal(scrubSecrets(deep), deep);
+    assert.deepEqual(scrubSecrets({ password: '', other: 1 }), { password: '', other: 1 });
+  });
+});
