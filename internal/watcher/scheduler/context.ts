@@ -7,10 +7,12 @@ import type { Logger } from 'pino';
 import type { Pool } from 'mysql2/promise';
 import type { Coordinator, Lease } from '../lock/coordinator.js';
 import type { Clock } from './clock.js';
+import { setTimerAt } from './long-timer.js';
 import type {
   LeaseLostInfo,
   MissedInfo,
   RunFinishedInfo,
+  RunResult,
   SchedulerHooks,
   SkipReason,
   SkippedInfo,
@@ -144,20 +146,26 @@ export class SchedulerContext {
   }
 
   runStarted(watcher: string, slotMs: number, manual: boolean): void {
-    this.call('onRunStarted', () => this.hooks.onRunStarted?.({ watcher, slot: new Date(slotMs), manual }));
+    if (this.hooks.onRunStarted !== undefined)
+      this.call('onRunStarted', () => this.hooks.onRunStarted?.({ watcher, slot: new Date(slotMs), manual }));
   }
 
-  runFinished(info: RunFinishedInfo): void {
-    const s = this.statsOf(info.watcher);
+  /** Counts a finished run and reports it (`info` is only built when a hook listens). */
+  runFinished(watcher: string, result: RunResult, info: () => RunFinishedInfo): void {
+    const s = this.statsOf(watcher);
     s.runs += 1;
-    s[info.result] += 1;
-    this.call('onRunFinished', () => this.hooks.onRunFinished?.(info));
+    s[result] += 1;
+    if (this.hooks.onRunFinished !== undefined)
+      this.call('onRunFinished', () => this.hooks.onRunFinished?.(info()));
   }
 
   /** Tracks a promise until it settles. */
   track(entry: InFlight): void {
     this.inFlight.add(entry);
-    void entry.done.finally(() => this.inFlight.delete(entry));
+    const forget = (): void => {
+      this.inFlight.delete(entry);
+    };
+    entry.done.then(forget, forget);
   }
 
   private call(hook: string, fn: () => void): void {
@@ -189,5 +197,46 @@ export function sleep(ctx: SchedulerContext, ms: number): Promise<void> {
     };
     const handle = ctx.clock.setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Callbacks waiting for shutdown, per stop signal: one abort listener each, O(1) to drop. */
+const stopWaiters = new WeakMap<AbortSignal, Set<() => void>>();
+
+function onStop(signal: AbortSignal, fn: () => void): () => void {
+  let waiters = stopWaiters.get(signal);
+  if (waiters === undefined) {
+    const set = new Set<() => void>();
+    waiters = set;
+    stopWaiters.set(signal, set);
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const w of set) w();
+        set.clear();
+      },
+      { once: true },
+    );
+  }
+  const set = waiters;
+  set.add(fn);
+  return () => set.delete(fn);
+}
+
+/**
+ * Resolves when the clock reaches `atMs` (at once if it has), or when shutdown begins. Waiters for
+ * the same instant share one timer and all resume in the same turn (see `setTimerAt`).
+ */
+export function waitUntil(ctx: SchedulerContext, atMs: number): Promise<void> {
+  const signal = ctx.stopController.signal;
+  if (ctx.clock.now() >= atMs || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      timer.cancel();
+      forget();
+      resolve();
+    };
+    const timer = setTimerAt(ctx.clock, atMs, done);
+    const forget = onStop(signal, done);
   });
 }

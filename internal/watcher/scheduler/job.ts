@@ -16,10 +16,18 @@ import { MAX_MISSED_COUNT } from './types.js';
 /** A slot later than this after its time is counted as missed instead of run (see {@link graceMs}). */
 const MIN_GRACE_MS = 1_000;
 const MAX_GRACE_MS = 60_000;
+/**
+ * A cron or fixed-rate slot is claimed this long before its time (at most a quarter of the gap
+ * between slots): the claim's round trips are then over when the slot comes, and the run starts on
+ * time instead of a round trip late (with a thousand watchers due at once, a queue of them).
+ */
+const MAX_CLAIM_LEAD_MS = 200;
 
 /** The scheduling state of one watcher. */
 export class Job {
   #timer: LongTimer | undefined;
+  /** The slot the timer is armed for (the timer itself may fire a claim lead earlier). */
+  #slotMs: number | undefined;
   #active = false;
   readonly #runner: SlotRunner;
 
@@ -42,7 +50,7 @@ export class Job {
 
   /** The slot the timer waits for, if armed. */
   get nextSlotMs(): number | undefined {
-    return this.#timer?.atMs;
+    return this.#timer === undefined ? undefined : this.#slotMs;
   }
 
   /** Arms the first slot; runs the start-up checks (missed slots, catch-up) in the background. */
@@ -53,7 +61,7 @@ export class Job {
       return;
     }
     const now = this.ctx.clock.now();
-    this.#arm(this.schedule.next(now));
+    this.#armSlot(this.schedule.next(now));
     this.#track(this.#startupChecks(now));
   }
 
@@ -76,17 +84,32 @@ export class Job {
     }
   }
 
-  #arm(slotMs: number, onDue: (slot: number) => void = (s) => this.#onDue(s)): void {
+  /**
+   * Arms the timer for `slotMs`, to fire `leadMs` before it; `onDue` gets the slot, not the firing
+   * time.
+   */
+  #arm(slotMs: number, onDue: (slot: number) => void, leadMs = 0): void {
     this.#timer?.cancel();
     this.#timer = undefined;
     if (!this.#active || this.ctx.stopping || !Number.isFinite(slotMs)) return;
-    this.#timer = setTimerAt(this.ctx.clock, slotMs, () => {
+    this.#slotMs = slotMs;
+    this.#timer = setTimerAt(this.ctx.clock, slotMs - leadMs, () => {
       this.#timer = undefined;
       onDue(slotMs);
     });
   }
 
-  /** A cron or fixed-rate slot is due: run the latest due slot, count the ones overslept. */
+  /** Arms a cron or fixed-rate slot, a claim lead early (see {@link MAX_CLAIM_LEAD_MS}). */
+  #armSlot(slotMs: number): void {
+    const gap = this.schedule.intervalMs ?? this.schedule.next(slotMs) - slotMs;
+    const lead = Number.isFinite(gap) ? Math.min(MAX_CLAIM_LEAD_MS, Math.floor(gap / 4)) : 0;
+    this.#arm(slotMs, (s) => this.#onDue(s), lead);
+  }
+
+  /**
+   * A cron or fixed-rate slot is due (or a claim lead away): run the latest due slot, count the
+   * ones overslept.
+   */
   #onDue(slotMs: number): void {
     const now = this.ctx.clock.now();
     let latest = slotMs;
@@ -106,7 +129,7 @@ export class Job {
       }
       while (next <= now) next = this.schedule.next(next);
     }
-    this.#arm(next);
+    this.#armSlot(next);
     const runLatest = now - latest <= graceMs(next - latest);
     const missed = overslept + (runLatest ? 0 : 1);
     if (missed > 0) {
@@ -119,7 +142,7 @@ export class Job {
         cause: 'late',
       });
     }
-    if (runLatest) this.#track(this.#runner.runSlot(latest).then(() => undefined));
+    if (runLatest) this.#track(this.#runner.runSlot(latest, { startAtMs: latest }).then(() => undefined));
   }
 
   /** At start-up: run the latest slot inside the catch-up window if nobody ran it; else count gaps. */

@@ -6,7 +6,7 @@ import type { WatcherConfig } from '../config.js';
 import type { Lease, LeaseScope } from '../lock/coordinator.js';
 import type { AnyWatcher } from '../watcher/registry.js';
 import type { InFlight, SchedulerContext } from './context.js';
-import { sleep } from './context.js';
+import { sleep, waitUntil } from './context.js';
 import { executeRun } from './execute-run.js';
 import type { ExecutedRun } from './execute-run.js';
 import type { Schedule } from './spec.js';
@@ -44,8 +44,12 @@ export class SlotRunner {
   /**
    * Claims and runs one slot. Never rejects.
    * @param opts.chainEnd fixed-delay: the chain end this slot follows (moved to the run's end after).
+   * @param opts.startAtMs claimed early: the run waits for this instant (the slot time) to start.
    */
-  async runSlot(slotMs: number, opts: { chainEnd?: number | undefined } = {}): Promise<SlotOutcome> {
+  async runSlot(
+    slotMs: number,
+    opts: { chainEnd?: number | undefined; startAtMs?: number } = {},
+  ): Promise<SlotOutcome> {
     const { watcher, config, schedule } = this.current();
     const name = watcher.name;
     if (this.ctx.stopping) return { kind: 'skipped' };
@@ -70,6 +74,7 @@ export class SlotRunner {
       this.ctx.skipped(name, slotMs, lease === 'held' ? 'overlap' : 'backend-unavailable');
       return { kind: 'skipped' };
     }
+    if (opts.startAtMs !== undefined) await waitUntil(this.ctx, opts.startAtMs);
     if (this.ctx.stopping) {
       await lease.release();
       return { kind: 'skipped' };

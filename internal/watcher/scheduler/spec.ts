@@ -139,16 +139,18 @@ function cronSchedule(spec: string, fields: string, timeZone: string | undefined
       `cron spec "${spec}": ${(err as Error).message.replace(/^CronPattern: /, '')}`,
     );
   }
-  // The interval-cache: if next(a) = r then next(a') = r for every a <= a' < r. Watchers that share
-  // a schedule object (same spec and zone) then pay for one evaluation per slot, not one each.
-  let cachedFrom = Number.NaN;
-  let cachedNext = Number.NaN;
+  // The interval cache: if next(a) = r then next(a') = r for every a <= a' < r. Watchers that share
+  // a schedule object (same spec and zone) then pay for one evaluation per slot, not one each. Two
+  // entries: a slot's turn asks for the next slot and for the one after it (the gap between them).
+  let recent = { from: Number.NaN, next: Number.NaN };
+  let older = { from: Number.NaN, next: Number.NaN };
   const next = (afterMs: number): number => {
-    if (afterMs >= cachedFrom && afterMs < cachedNext) return cachedNext;
+    if (afterMs >= recent.from && afterMs < recent.next) return recent.next;
+    if (afterMs >= older.from && afterMs < older.next) return older.next;
     const d = cron.nextRun(new Date(afterMs));
     const r = d === null ? Number.POSITIVE_INFINITY : d.getTime();
-    cachedFrom = afterMs;
-    cachedNext = r;
+    older = recent;
+    recent = { from: afterMs, next: r };
     return r;
   };
   if (next(Date.now()) === Number.POSITIVE_INFINITY) {
