@@ -3,7 +3,7 @@
  * release the lease, and log the one `run.finished` line (DESIGN §7).
  */
 import type { WatcherConfig } from '../config.js';
-import type { Lease } from '../lock/coordinator.js';
+import type { LastRunRecord, Lease } from '../lock/coordinator.js';
 import type { AnyWatcher, RunCounts, RunContext } from '../watcher/registry.js';
 import type { InFlight, SchedulerContext } from './context.js';
 import { iso } from './context.js';
@@ -38,7 +38,6 @@ export async function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Pr
   // name them explicitly on the root logger, so no key appears twice in a line.
   const logger = ctx.watcherLogger(name);
   const events = ctx.logger;
-  const slot = iso(p.slotMs);
   if (p.inFlight) p.inFlight.lease = p.lease;
   // One controller fed by the lease and by shutdown (cheaper than AbortSignal.any at 1000 runs/s).
   const controller = new AbortController();
@@ -66,10 +65,18 @@ export async function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Pr
   };
   const startedMs = ctx.clock.now();
   // Debug: the contract is one info line per finished run (DESIGN §7); starts double the log volume.
-  events.debug(
-    { event: 'run.started', watcher: name, slot, instance: ctx.instanceId, manual: p.manual },
-    'run started',
-  );
+  if (events.isLevelEnabled('debug')) {
+    events.debug(
+      {
+        event: 'run.started',
+        watcher: name,
+        slot: iso(p.slotMs),
+        instance: ctx.instanceId,
+        manual: p.manual,
+      },
+      'run started',
+    );
+  }
   ctx.runStarted(name, p.slotMs, p.manual);
 
   let result: RunResult = 'ok';
@@ -87,43 +94,51 @@ export async function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Pr
   // The bookkeeping below (release, log line, record, hooks) waits one I/O turn, so that every run
   // whose claim has already come back starts first: when many watchers share a slot, their start
   // is what is late, not their end.
-  await new Promise<void>((resolve) => setImmediate(resolve));
+  await nextTurn();
   // Still watching while releasing: a lease that ran out during the run (a stalled event loop the
-  // keeper could not see) is reported lost then.
-  await p.lease.release();
+  // keeper could not see) is reported lost then (release checks that before it returns).
+  const released = p.lease.release();
   unwatchLease();
 
   const error = failure === undefined ? undefined : errorMessage(failure);
-  const line = {
-    ...counts,
-    event: 'run.finished',
-    watcher: name,
-    slot,
-    instance: ctx.instanceId,
-    durationMs,
-    result,
-    ...(p.manual ? { manual: true } : {}),
-  };
+  const slot = iso(p.slotMs);
+  // Built field by field (no spreads): a thousand of these a second is garbage worth avoiding.
+  const line: Record<string, unknown> = Object.assign({}, counts);
+  line['event'] = 'run.finished';
+  line['watcher'] = name;
+  line['slot'] = slot;
+  line['instance'] = ctx.instanceId;
+  line['durationMs'] = durationMs;
+  line['result'] = result;
+  if (p.manual) line['manual'] = true;
   if (result === 'ok') events.info(line, 'run finished');
-  else if (result === 'aborted') events.warn({ ...line, err: failure }, 'run aborted');
-  else events.error({ ...line, err: failure }, `run of watcher "${name}" failed: ${error ?? ''}`);
-
-  try {
-    await ctx.coordinator.recordRun({
-      watcher: name,
-      slotMs: p.slotMs,
-      instance: ctx.instanceId,
-      result,
-      startedMs,
-      durationMs,
-      counts,
-      ...(error === undefined ? {} : { error }),
-      ...(p.manual ? { manual: true } : {}),
-    });
-  } catch (err) {
-    events.debug({ event: 'last-run.unsaved', watcher: name, err }, 'could not store the last-run record');
+  else {
+    line['err'] = failure;
+    if (result === 'aborted') events.warn(line, 'run aborted');
+    else events.error(line, `run of watcher "${name}" failed: ${error ?? ''}`);
   }
-  ctx.runFinished({
+
+  // The release and the last-run record go out in the same turn: one command for both (and for
+  // every other run that ends with this one, see ScriptBatcher).
+  const record: Mutable<LastRunRecord> = {
+    watcher: name,
+    slotMs: p.slotMs,
+    instance: ctx.instanceId,
+    result,
+    startedMs,
+    durationMs,
+    counts,
+  };
+  if (error !== undefined) record.error = error;
+  if (p.manual) record.manual = true;
+  const recorded = ctx.coordinator.recordRun(record).catch((err: unknown) => {
+    events.debug({ event: 'last-run.unsaved', watcher: name, err }, 'could not store the last-run record');
+  });
+  await released;
+  await recorded;
+  const finished: Mutable<ExecutedRun> = { result, counts, startedMs, endedMs, durationMs };
+  if (error !== undefined) finished.error = error;
+  ctx.runFinished(name, result, () => ({
     watcher: name,
     slot: new Date(p.slotMs),
     instance: ctx.instanceId,
@@ -132,8 +147,22 @@ export async function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Pr
     counts,
     manual: p.manual,
     ...(error === undefined ? {} : { error }),
-  });
-  return { result, counts, startedMs, endedMs, durationMs, ...(error === undefined ? {} : { error }) };
+  }));
+  return finished;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** One promise per event-loop turn that resolves in the next one: shared by every run ending now. */
+let turn: Promise<void> | undefined;
+function nextTurn(): Promise<void> {
+  turn ??= new Promise<void>((resolve) =>
+    setImmediate(() => {
+      turn = undefined;
+      resolve();
+    }),
+  );
+  return turn;
 }
 
 function errorMessage(err: unknown): string {
