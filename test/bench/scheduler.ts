@@ -6,10 +6,12 @@
  * - nodeCron: node-cron 4.6 tasks, no claims.
  * Lateness = run start minus slot time. Prints a table and writes test/bench/results/scheduler.json.
  *
- * Run: `node --import tsx test/bench/scheduler.ts`
+ * The iamWatcher engine loads the built daemon from `dist/` (see {@link daemonModule}).
+ *
+ * Run: `make build && node --import tsx test/bench/scheduler.ts`
  */
 import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,6 +136,32 @@ class Recorder {
   }
 }
 
+const DIST = new URL('../../dist/internal/', import.meta.url);
+const SOURCES = new URL('../../internal/', import.meta.url);
+
+/** The newest modification time (ms) of the files under `dir` ending in `ext`. */
+async function newest(dir: URL, ext: string): Promise<number> {
+  let latest = 0;
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith(ext)) continue;
+    latest = Math.max(latest, (await stat(join(entry.parentPath, entry.name))).mtimeMs);
+  }
+  return latest;
+}
+
+/**
+ * A module of the built daemon (`dist/`, what `iam-watcher` runs), not of the TypeScript sources: tsx
+ * compiles those with helpers of its own (every function it creates gets a `__name` call) that
+ * cost CPU the daemon does not pay. Refuses a `dist/` older than the sources (`make build`).
+ */
+async function daemonModule<M>(path: string): Promise<M> {
+  const [built, sources] = await Promise.all([newest(DIST, '.js').catch(() => 0), newest(SOURCES, '.ts')]);
+  if (built < sources) {
+    throw new Error('dist/ is missing or older than internal/: run `make build` (make bench does) first');
+  }
+  return (await import(new URL(path, DIST).href)) as M;
+}
+
 /** Starts an engine; returns its stop function. */
 type Starter = (rec: Recorder) => Promise<() => Promise<void>>;
 
@@ -168,20 +196,26 @@ const starters: Record<Engine, Starter> = {
     };
   },
   async iamWatcher(rec) {
-    const { pino } = await import('pino');
-    const { Scheduler } = await import('../../internal/watcher/scheduler/scheduler.js');
-    const { createRedisCoordinator } = await import('../../internal/watcher/lock/index.js');
+    const { createLogger } =
+      await daemonModule<typeof import('../../internal/pkg/log/log.js')>('pkg/log/log.js');
+    const { Scheduler } = await daemonModule<typeof import('../../internal/watcher/scheduler/scheduler.js')>(
+      'watcher/scheduler/scheduler.js',
+    );
+    const { createRedisCoordinator } =
+      await daemonModule<typeof import('../../internal/watcher/lock/index.js')>('watcher/lock/index.js');
     const { testRedis, randomPrefix, deletePrefix, closeAll } = await import('../helpers/redis.js');
     // Auto-pipelining batches the commands issued in one tick (1000 claims at the same instant)
     // into one socket write; the daemon's Redis client should set it too.
     const redis = testRedis(undefined, undefined, { enableAutoPipelining: true });
     const admin = testRedis();
     const prefix = randomPrefix();
-    // The daemon logs run.started / run.finished at info: keep that cost, write it nowhere.
-    const logger = pino(
-      { level: process.env.BENCH_LOG_LEVEL ?? 'info' },
-      pino.destination({ dest: '/dev/null', sync: false }),
-    );
+    // The daemon's own logger (synchronous writes, redaction, ISO times): one run.finished line per
+    // run at info, as in production, written nowhere.
+    const logger = createLogger({
+      level: process.env.BENCH_LOG_LEVEL ?? 'info',
+      format: 'json',
+      outputPaths: ['/dev/null'],
+    });
     const coordinator = createRedisCoordinator({
       redis,
       keyPrefix: prefix,
