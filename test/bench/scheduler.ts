@@ -3,7 +3,11 @@
  * (30), three engines, each in its own child process so CPU and RSS are its own:
  * - iamWatcher: this project's Scheduler with Redis slot claims and leases (real Redis);
  * - croner: bare croner jobs, no claims;
- * - nodeCron: node-cron 4.6 tasks, no claims.
+ * - nodeCron: node-cron 4.6 tasks, no claims;
+ * - redisFloor: no scheduler at all, only the Redis traffic a slot of iamWatcher needs, sent as
+ *   cheaply as the client allows: every whole second, the claim+lease items of all watchers in
+ *   100-item calls of the daemon's own script, then their releases and last-run records likewise.
+ *   Its CPU is what the claims cost by themselves; its "lateness" is claim reply minus slot.
  * Lateness = run start minus slot time. Prints a table and writes test/bench/results/scheduler.json.
  *
  * The iamWatcher engine loads the built daemon from `dist/` (see {@link daemonModule}).
@@ -16,8 +20,8 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-type Engine = 'iamWatcher' | 'croner' | 'nodeCron';
-const ENGINES: readonly Engine[] = ['iamWatcher', 'croner', 'nodeCron'];
+type Engine = 'iamWatcher' | 'croner' | 'nodeCron' | 'redisFloor';
+const ENGINES: readonly Engine[] = ['iamWatcher', 'croner', 'nodeCron', 'redisFloor'];
 
 /** Figures of one engine. */
 export interface EngineFigures {
@@ -92,37 +96,53 @@ function printTable(r: { watchers: number; seconds: number } & Record<Engine, En
   );
   console.log(line(cols));
   for (const row of rows) console.log(line(row));
+  const times = (e: Engine): string => (r[e].cpuMsPerSec / r.croner.cpuMsPerSec).toFixed(1);
+  console.log(
+    `CPU per wall second, as a multiple of bare croner: iamWatcher ${times('iamWatcher')}x, ` +
+      `its Redis traffic alone (redisFloor) ${times('redisFloor')}x, node-cron ${times('nodeCron')}x`,
+  );
 }
 
 // ---- child side ---------------------------------------------------------------------------------
 
-/** Records run starts and turns them into figures. */
+/**
+ * Records run starts and turns them into figures. Preallocated typed arrays, so that recording adds
+ * no garbage and no growing tables to the engine's heap (a Map of a thousand new string keys a
+ * second made every engine's collector busier).
+ */
 class Recorder {
-  readonly lateness: number[] = [];
-  readonly seen = new Map<string, number>();
+  /** The whole second that index 0 of {@link runs} stands for. */
+  readonly #baseSec = Math.floor(Date.now() / 1000);
+  readonly #spanSec = seconds + 8;
+  /** Runs per (second, watcher). */
+  readonly #runs = new Uint16Array(this.#spanSec * watchers);
+  readonly #lateness = new Float64Array(this.#spanSec * watchers * 2);
+  #recorded = 0;
   startMs = 0;
   endMs = 0;
 
   record(watcher: number, slotMs: number, startMs: number): void {
     if (startMs < this.startMs || (this.endMs > 0 && startMs > this.endMs)) return;
-    this.lateness.push(startMs - slotMs);
-    const key = `${watcher}@${slotMs}`;
-    this.seen.set(key, (this.seen.get(key) ?? 0) + 1);
+    const sec = Math.floor(slotMs / 1000) - this.#baseSec;
+    if (sec < 0 || sec >= this.#spanSec || this.#recorded >= this.#lateness.length) return;
+    this.#lateness[this.#recorded++] = startMs - slotMs;
+    const i = sec * watchers + watcher;
+    this.#runs[i] = (this.#runs[i] ?? 0) + 1;
   }
 
   figures(cpuMsPerSec: number, rssMB: number): EngineFigures {
-    const sorted = [...this.lateness].sort((a, b) => a - b);
+    const sorted = this.#lateness.slice(0, this.#recorded).sort();
     const pct = (p: number): number =>
       sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
     // Slots fully inside the window: from the first whole second after start to the last before end.
     let missed = 0;
-    const first = Math.ceil(this.startMs / 1000) * 1000 + 1000;
-    const last = Math.floor(this.endMs / 1000) * 1000 - 1000;
-    for (let s = first; s <= last; s += 1000) {
-      for (let w = 0; w < watchers; w++) if (!this.seen.has(`${w}@${s}`)) missed += 1;
+    const first = Math.ceil(this.startMs / 1000) + 1 - this.#baseSec;
+    const last = Math.floor(this.endMs / 1000) - 1 - this.#baseSec;
+    for (let sec = first; sec <= last; sec++) {
+      for (let w = 0; w < watchers; w++) if (this.#runs[sec * watchers + w] === 0) missed += 1;
     }
     let doubled = 0;
-    for (const n of this.seen.values()) if (n > 1) doubled += n - 1;
+    for (const n of this.#runs) if (n > 1) doubled += n - 1;
     return {
       p50Ms: pct(50),
       p99Ms: pct(99),
@@ -168,6 +188,78 @@ type Starter = (rec: Recorder) => Promise<() => Promise<void>>;
 const wholeSecond = (ms: number): number => Math.floor(ms / 1000) * 1000;
 
 const starters: Record<Engine, Starter> = {
+  async redisFloor(rec) {
+    const scripts = await daemonModule<typeof import('../../internal/watcher/lock/redis-scripts.js')>(
+      'watcher/lock/redis-scripts.js',
+    );
+    const { testRedis, randomPrefix, deletePrefix, closeAll } = await import('../helpers/redis.js');
+    const redis = testRedis(undefined, undefined, { enableAutoPipelining: true });
+    const admin = testRedis();
+    const prefix = randomPrefix();
+    redis.defineCommand('benchClaim', { lua: scripts.CLAIM_LEASE });
+    redis.defineCommand('benchOps', { lua: scripts.KEY_OPS });
+    const call = (name: string, keys: string[], args: string[]): Promise<unknown[]> =>
+      (redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown[]>>)[name]!(
+        keys.length,
+        ...keys,
+        ...args,
+      );
+    const BATCH = 100;
+    const slotOnce = async (slotMs: number): Promise<void> => {
+      const iso = new Date(slotMs).toISOString();
+      const tokens = Array.from({ length: watchers }, (_, w) => `${Date.now()}:bench:${w}:floor`);
+      const claims: Promise<unknown>[] = [];
+      for (let b = 0; b < watchers; b += BATCH) {
+        const keys: string[] = [];
+        const args: string[] = [];
+        for (let w = b; w < Math.min(watchers, b + BATCH); w++) {
+          keys.push(`${prefix}slot:{w${w}}:${iso}`, `${prefix}running:{w${w}}`, `${prefix}holder:{w${w}}`);
+          args.push(tokens[w]!, '60000', tokens[w]!, '30000', '');
+        }
+        claims.push(
+          call('benchClaim', keys, args).then((replies) => {
+            const now = Date.now();
+            for (let i = 0; i < replies.length; i++) if (replies[i] === 1) rec.record(b + i, slotMs, now);
+          }),
+        );
+      }
+      await Promise.all(claims);
+      const ends: Promise<unknown>[] = [];
+      for (let b = 0; b < watchers; b += BATCH) {
+        const keys: string[] = [];
+        const args: string[] = [];
+        for (let w = b; w < Math.min(watchers, b + BATCH); w++) {
+          const record = {
+            watcher: `w${w}`,
+            slotMs,
+            instance: 'bench',
+            result: 'ok',
+            startedMs: slotMs,
+            durationMs: 0,
+            counts: {},
+          };
+          keys.push(`${prefix}running:{w${w}}`, `${prefix}last-run:{w${w}}`);
+          args.push('d', tokens[w]!, '', 's', JSON.stringify(record), '');
+        }
+        ends.push(call('benchOps', keys, args));
+      }
+      await Promise.all(ends);
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      const next = Math.floor(Date.now() / 1000) * 1000 + 1000;
+      timer = setTimeout(() => {
+        arm();
+        void slotOnce(next);
+      }, next - Date.now());
+    };
+    arm();
+    return async () => {
+      clearTimeout(timer);
+      await deletePrefix(admin, prefix);
+      closeAll(redis, admin);
+    };
+  },
   async croner(rec) {
     const { Cron } = await import('croner');
     const jobs = Array.from(
