@@ -107,6 +107,7 @@ function serverOf(client: RedisLike): Server {
   return s;
 }
 
+const ignore = (): void => undefined;
 const toVote = (reply: unknown): Vote => ({ ok: true, reply });
 const toFailedVote = (error: unknown): Vote => ({ ok: false, error });
 const single = (v: Vote): Vote[] => [v];
@@ -406,9 +407,13 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
         return r === 1;
       }),
     recordRun: (record: LastRunRecord) =>
-      guard('write-last-run', async () => {
-        await records.ops.push([keys.lastRun(record.watcher)], ['s', JSON.stringify(record), '']);
-      }),
+      records.ops.push([keys.lastRun(record.watcher)], ['s', JSON.stringify(record), '']).then(
+        () => health.ok(),
+        (err: unknown) => {
+          health.failed(err, 'write-last-run');
+          throw err;
+        },
+      ),
     lastRun: (watcher) =>
       guard('read-last-run', async () => {
         const v = await reads(main).get(keys.lastRun(watcher));
@@ -463,9 +468,12 @@ class LeaseKeeper {
     }
   }
 
-  async release(lease: RedisLease): Promise<void> {
+  release(lease: RedisLease): Promise<void> {
     this.#forget(lease);
-    await poll(this.servers, (s) => s.ops.push([lease.key], ['d', lease.token, '']));
+    const only = this.servers.length === 1 ? this.servers[0] : undefined;
+    // Never rejects: a key not deleted expires with its lease.
+    if (only !== undefined) return only.ops.push([lease.key], ['d', lease.token, '']).then(ignore, ignore);
+    return poll(this.servers, (s) => s.ops.push([lease.key], ['d', lease.token, ''])).then(ignore);
   }
 
   async close(): Promise<void> {
