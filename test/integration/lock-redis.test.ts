@@ -33,6 +33,26 @@ void describe('Redis coordinator (real Redis)', () => {
     assert.equal(await cs[0]!.isClaimed('w', slot + 1000), false);
   });
 
+  void test('a slot given back by its claimer (and only by it) can be claimed by another instance', async () => {
+    const prefix = randomPrefix();
+    prefixes.push(prefix);
+    const a = make(prefix, 'a').c;
+    const b = make(prefix, 'b').c;
+    const slot = Date.UTC(2030, 0, 1, 0, 0, 5);
+    const won = await a.claimAndLease('w', slot, 60_000, { kind: 'running' });
+    assert.equal(won.claim, 'claimed');
+    if (won.claim !== 'claimed' || won.lease.outcome !== 'acquired') throw new Error('no lease');
+    assert.equal((await b.claimAndLease('w', slot, 60_000, { kind: 'running' })).claim, 'taken');
+    // Another instance's token deletes nothing.
+    await b.unclaimSlot('w', slot, 'not-the-claim-token');
+    assert.equal(await b.isClaimed('w', slot), true);
+    await Promise.all([won.lease.lease.release(), a.unclaimSlot('w', slot, won.token)]);
+    assert.equal(await b.isClaimed('w', slot), false);
+    const second = await b.claimAndLease('w', slot, 60_000, { kind: 'running' });
+    assert.equal(second.claim, 'claimed');
+    if (second.claim === 'claimed' && second.lease.outcome === 'acquired') await second.lease.lease.release();
+  });
+
   void test('the running lease excludes a second holder; released, it can be taken again', async () => {
     const prefix = randomPrefix();
     prefixes.push(prefix);

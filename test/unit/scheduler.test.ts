@@ -55,9 +55,9 @@ interface Harness {
 
 function harness(
   entries: Array<{ config: WatcherConfig; durationMs?: number; fail?: boolean; ignoreAbort?: boolean }>,
-  opts: { hooks?: SchedulerHooks; start?: number; coordinator?: Coordinator } = {},
+  opts: { hooks?: SchedulerHooks; start?: number; coordinator?: Coordinator; clock?: ManualClock } = {},
 ): Harness {
-  const clock = new ManualClock(opts.start ?? T0 + 500);
+  const clock = opts.clock ?? new ManualClock(opts.start ?? T0 + 500);
   const { logger, lines } = capture();
   const starts: Harness['starts'] = [];
   const coordinator =
@@ -130,6 +130,33 @@ void describe('Scheduler (manual clock, local coordinator)', () => {
       [6000, 7000, 8000],
     );
     assert.deepEqual(await h.scheduler.stop(1000), { abandoned: 0 });
+  });
+
+  void test('a slot claimed ahead of time by an instance that stops before it runs elsewhere', async () => {
+    const clock = new ManualClock(T0 + 500);
+    const coordinator = createLocalCoordinator({ instanceId: 'i1', clock, leaseMs: 30_000 });
+    const first = harness([{ config: config('a') }], { clock, coordinator });
+    const second = harness([{ config: config('a') }], { clock, coordinator });
+    first.scheduler.start();
+    second.scheduler.start();
+    // The claims of slot T0+1000 go out 200 ms ahead; the first scheduler wins it.
+    await clock.advance(350);
+    assert.equal(await coordinator.isClaimed('a', T0 + 1000), true);
+    // It stops before the slot time: the slot is given back and the other instance takes it
+    // when it looks again just after the slot time.
+    assert.deepEqual(await first.scheduler.stop(1000), { abandoned: 0 });
+    await clock.advance(650);
+    assert.deepEqual(first.starts, []);
+    assert.deepEqual(
+      second.starts.map((s) => [s.slot - T0, s.at - T0]),
+      [[1000, 1050]],
+    );
+    await clock.advance(1000);
+    assert.deepEqual(
+      second.starts.map((s) => s.slot - T0),
+      [1000, 2000],
+    );
+    assert.deepEqual(await second.scheduler.stop(1000), { abandoned: 0 });
   });
 
   void test('a failing watcher is logged with its name and counted; the other goes on', async () => {

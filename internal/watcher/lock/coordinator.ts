@@ -45,7 +45,13 @@ export type LeaseResult =
  * A claimed slot whose lease is `held` is the overlap case (the previous run still runs).
  */
 export type ClaimLeaseResult =
-  { readonly claim: 'taken' | 'unavailable' } | { readonly claim: 'claimed'; readonly lease: LeaseResult };
+  | { readonly claim: 'taken' | 'unavailable' }
+  | {
+      readonly claim: 'claimed';
+      readonly lease: LeaseResult;
+      /** The claim's value, for {@link Coordinator.unclaimSlot}. */
+      readonly token: string;
+    };
 
 /** What a lease is for. */
 export type LeaseScope =
@@ -100,6 +106,12 @@ export interface Coordinator {
     retainMs: number,
     scope: LeaseScope,
   ): Promise<ClaimLeaseResult>;
+  /**
+   * Gives back a slot claimed with {@link Coordinator.claimAndLease} that will not run here (the
+   * instance stops before the slot time), so that another instance can still claim it. Only a
+   * claim that still holds `token` is deleted. Never rejects.
+   */
+  unclaimSlot(watcher: string, slotMs: number, token: string): Promise<void>;
   /** Whether a slot was claimed (by anyone) and the claim has not expired. @throws when unreachable */
   isClaimed(watcher: string, slotMs: number): Promise<boolean>;
   /** Takes a lease of the configured length and keeps extending it until released. */

@@ -59,7 +59,14 @@ export function createLocalCoordinator(options: LocalCoordinatorOptions): Coordi
     },
     async claimAndLease(watcher, slotMs, retainMs, scope) {
       const claim = await this.claimSlot(watcher, slotMs, retainMs);
-      return claim === 'claimed' ? { claim, lease: await this.acquireLease(watcher, scope) } : { claim };
+      return claim === 'claimed'
+        ? { claim, lease: await this.acquireLease(watcher, scope), token: options.instanceId }
+        : { claim };
+    },
+    unclaimSlot(watcher, slotMs) {
+      // One process: a claim here is always this instance's own.
+      claims.delete(keys.slot(watcher, slotMs));
+      return Promise.resolve();
     },
     isClaimed(watcher, slotMs) {
       const exp = claims.get(keys.slot(watcher, slotMs));

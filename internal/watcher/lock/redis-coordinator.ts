@@ -153,7 +153,7 @@ function parseToken(value: string): { instance: string; sinceMs: number } | unde
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // Shared answers (read-only by type): no allocation for the common outcomes.
-const CLAIMED_NO_LEASE: ClaimLeaseResult = { claim: 'claimed', lease: { outcome: 'held' } };
+const HELD: LeaseResult = { outcome: 'held' };
 const TAKEN: ClaimLeaseResult = { claim: 'taken' };
 const UNAVAILABLE: ClaimLeaseResult = { claim: 'unavailable' };
 
@@ -271,13 +271,14 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
         (reply): ClaimLeaseResult | Promise<ClaimLeaseResult> => {
           health.ok();
           if (reply === 1) {
-            if (leaseKey === undefined) return CLAIMED_NO_LEASE;
+            if (leaseKey === undefined) return { claim: 'claimed', lease: HELD, token: claimValue };
             return takeLease(watcher, leaseKey, claimValue, sentAtMs).then((lease) => ({
               claim: 'claimed',
               lease,
+              token: claimValue,
             }));
           }
-          if (reply === 2) return CLAIMED_NO_LEASE;
+          if (reply === 2) return { claim: 'claimed', lease: HELD, token: claimValue };
           return TAKEN;
         },
         (err: unknown): ClaimLeaseResult => {
@@ -319,12 +320,16 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
       }
       if (claimed >= quorum) {
         health.ok();
-        if (leaseKey === undefined) return { claim: 'claimed', lease: { outcome: 'held' } };
+        if (leaseKey === undefined) return { claim: 'claimed', lease: HELD, token: claimValue };
         if (leased >= quorum)
-          return { claim: 'claimed', lease: await takeLease(watcher, leaseKey, leaseToken, sentAtMs) };
+          return {
+            claim: 'claimed',
+            lease: await takeLease(watcher, leaseKey, leaseToken, sentAtMs),
+            token: claimValue,
+          };
         // Claimed, but the lease is someone else's (overlap): give back the servers we did get.
         if (leased > 0) await dropEverywhere(leaseKey, leaseToken);
-        return { claim: 'claimed', lease: { outcome: 'held' } };
+        return { claim: 'claimed', lease: HELD, token: claimValue };
       }
       // Lost or split: delete our partial claim and lease, so that a retry (ours or another
       // instance's) can reach a majority. A majority that exists elsewhere stays untouched.
@@ -388,6 +393,7 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
       return (await claimAndLease(watcher, slotMs, retainMs, undefined)).claim;
     },
     claimAndLease: (watcher, slotMs, retainMs, scope) => claimAndLease(watcher, slotMs, retainMs, scope),
+    unclaimSlot: (watcher, slotMs, claimToken) => dropEverywhere(keys.slot(watcher, slotMs), claimToken),
     isClaimed: (watcher, slotMs) => existsAnywhere(keys.slot(watcher, slotMs), 'read-claim'),
     acquireLease,
     isRunning: (watcher) => existsAnywhere(keys.lease(watcher, { kind: 'running' }), 'read-running'),

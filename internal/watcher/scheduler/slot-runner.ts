@@ -3,7 +3,7 @@
  * lease, run it under that lease, and (fixed-delay) move the chain to the run's end.
  */
 import type { WatcherConfig } from '../config.js';
-import type { Lease, LeaseScope } from '../lock/coordinator.js';
+import type { ClaimLeaseResult, Lease, LeaseScope } from '../lock/coordinator.js';
 import type { AnyWatcher } from '../watcher/registry.js';
 import type { InFlight, SchedulerContext } from './context.js';
 import { sleep, waitUntil } from './context.js';
@@ -21,6 +21,11 @@ const MIN_CLAIM_RETAIN_MS = 60_000;
  */
 const SKIP_RETRY_MAX_MS = 250;
 const SKIP_RETRY_POLL_MS = 25;
+/**
+ * A slot another instance claimed ahead of its time is claimed once more this long after the slot
+ * time, in case that instance stopped in between and gave it back.
+ */
+const RECHECK_AFTER_SLOT_MS = 50;
 
 /** What became of a slot. */
 export type SlotOutcome =
@@ -58,7 +63,15 @@ export class SlotRunner {
         ? { kind: 'slot', slotMs }
         : { kind: 'running' };
     // Claim and lease in one step (one round trip on Redis); the lease is only taken when claimed.
-    const r = await this.ctx.coordinator.claimAndLease(name, slotMs, this.#retainMs(schedule, slotMs), scope);
+    const claim = (): Promise<ClaimLeaseResult> =>
+      this.ctx.coordinator.claimAndLease(name, slotMs, this.#retainMs(schedule, slotMs), scope);
+    let r = await claim();
+    if (r.claim === 'taken' && opts.startAtMs !== undefined && this.ctx.clock.now() < opts.startAtMs) {
+      // Another instance claimed the slot ahead of its time. If that instance stops before the
+      // slot time it gives the slot back (below): look once more just after the slot time.
+      await waitUntil(this.ctx, opts.startAtMs + RECHECK_AFTER_SLOT_MS);
+      if (!this.ctx.stopping) r = await claim();
+    }
     if (r.claim !== 'claimed') {
       this.ctx.skipped(name, slotMs, r.claim === 'taken' ? 'claimed' : 'backend-unavailable');
       return r.claim === 'taken' ? { kind: 'claimed-elsewhere' } : { kind: 'skipped' };
@@ -76,7 +89,8 @@ export class SlotRunner {
     }
     if (opts.startAtMs !== undefined) await waitUntil(this.ctx, opts.startAtMs);
     if (this.ctx.stopping) {
-      await lease.release();
+      // Claimed but not started: give the slot back, so that an instance that stays can take it.
+      await Promise.all([lease.release(), this.ctx.coordinator.unclaimSlot(name, slotMs, r.token)]);
       return { kind: 'skipped' };
     }
     const running = executeRun(this.ctx, { watcher, config, slotMs, lease, manual: false, inFlight });
