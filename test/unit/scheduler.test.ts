@@ -253,6 +253,24 @@ void describe('Scheduler (manual clock, local coordinator)', () => {
     await h.scheduler.stop(1000);
   });
 
+  void test('fixed-delay: an instance started during the first run of another follows its chain', async () => {
+    const clock = new ManualClock(T0 + 500);
+    const coordinator = createLocalCoordinator({ instanceId: 'i1', clock, leaseMs: 30_000 });
+    const fd = config('fd', { schedule: '@every 2s', mode: 'fixed-delay' });
+    const first = harness([{ config: fd, durationMs: 1_000 }], { clock, coordinator });
+    const second = harness([{ config: fd, durationMs: 1_000 }], { clock, coordinator });
+    first.scheduler.start();
+    await clock.advance(1_700); // the first runs grid slot 2 s, until 3 s
+    second.scheduler.start(); // no chain yet: it arms grid slot 4 s
+    await clock.advance(6_000);
+    // Not 4 s (a second chain on the grid): the chain's 5 s, then 8 s, whoever runs them.
+    assert.deepEqual(
+      [...first.starts, ...second.starts].map((s) => s.at - T0).sort((a, b) => a - b),
+      [2000, 5000, 8000],
+    );
+    await Promise.all([first.scheduler.stop(1000), second.scheduler.stop(1000)]);
+  });
+
   void test('fixed-delay resumes from the chain another instance left', async () => {
     const clock = new ManualClock(T0 + 500);
     const coordinator = createLocalCoordinator({ instanceId: 'i1', clock });

@@ -232,6 +232,7 @@ export class Job {
 
   /** Runs (or follows) one fixed-delay slot, then arms the next. */
   async #chainStep(slotMs: number, expectedEnd: number | undefined): Promise<void> {
+    if (expectedEnd === undefined && (await this.#chainStartedElsewhere())) return;
     const outcome = await this.#runner.runSlot(slotMs, { chainEnd: expectedEnd });
     if (!this.#active || this.ctx.stopping) return;
     if (outcome.kind === 'ran') {
@@ -242,6 +243,23 @@ export class Job {
       // Skipped here (backend down, overlap): the chain did not move; try again one interval on.
       this.#arm(slotMs + (this.schedule.intervalMs ?? 0), (s) => this.#onChainDue(s, expectedEnd));
     }
+  }
+
+  /**
+   * A grid slot armed while no chain existed: if another instance has run the watcher since (it
+   * started earlier, or this one started during that instance's first run), follow its chain
+   * instead of starting a second one on the grid. True when the chain was followed.
+   */
+  async #chainStartedElsewhere(): Promise<boolean> {
+    let end: number | undefined;
+    try {
+      end = await this.ctx.coordinator.chainEnd(this.name);
+    } catch {
+      return false; // Backend down: the claim will say so.
+    }
+    if (end === undefined || !this.#active || this.ctx.stopping) return false;
+    this.#armChain(end, false);
+    return true;
   }
 
   /** Another instance runs the slot: wait for the chain to move, then arm after its new end. */
