@@ -369,8 +369,9 @@ export async function runWatchersBench(): Promise<object> {
     await writeFile(RESULTS, `${JSON.stringify(result, null, 2)}\n`);
     return result;
   } finally {
-    await db.drop();
+    // The pool goes with the database: put the buffer pool back first.
     await restorePool();
+    await db.drop();
   }
 }
 
