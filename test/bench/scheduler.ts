@@ -175,11 +175,17 @@ async function newest(dir: URL, ext: string): Promise<number> {
  * cost CPU the daemon does not pay. Refuses a `dist/` older than the sources (`make build`).
  */
 async function daemonModule<M>(path: string): Promise<M> {
+  await (distChecked ??= checkDist());
+  return (await import(new URL(path, DIST).href)) as M;
+}
+
+/** The `dist/` freshness check, made once per process (each engine loads several modules). */
+let distChecked: Promise<void> | undefined;
+async function checkDist(): Promise<void> {
   const [built, sources] = await Promise.all([newest(DIST, '.js').catch(() => 0), newest(SOURCES, '.ts')]);
   if (built < sources) {
     throw new Error('dist/ is missing or older than internal/: run `make build` (make bench does) first');
   }
-  return (await import(new URL(path, DIST).href)) as M;
 }
 
 /** Starts an engine; returns its stop function. */
