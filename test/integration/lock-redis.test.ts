@@ -156,6 +156,71 @@ void describe('Redis coordinator (real Redis)', () => {
     assert.equal(await a.lastRun('other'), undefined);
   });
 
+  void test('many slots claimed at once: each claimed, taken or held exactly as one by one', async () => {
+    const prefix = randomPrefix();
+    prefixes.push(prefix);
+    const a = make(prefix, 'a').c;
+    const b = make(prefix, 'b').c;
+    const slot = Date.UTC(2030, 0, 2);
+    assert.equal(typeof a.claimAndLeaseMany, 'function', 'the Redis coordinator batches claims');
+    // w1 will be taken by b first; w2's running lease is held (a run of an earlier slot); w0..: free.
+    const early = await b.claimAndLease('w1', slot, 60_000, { kind: 'running' });
+    assert.equal(early.claim, 'claimed');
+    const busy = await b.acquireLease('w2', { kind: 'running' });
+    assert.equal(busy.outcome, 'acquired');
+    const names = Array.from({ length: 250 }, (_, i) => `w${i}`);
+    const requests = names.map((watcher) => ({
+      watcher,
+      slotMs: slot,
+      retainMs: 60_000,
+      scope: watcher === 'w3' ? ({ kind: 'slot', slotMs: slot } as const) : ({ kind: 'running' } as const),
+    }));
+    const results = await a.claimAndLeaseMany(requests);
+    assert.equal(results.length, 250);
+    assert.equal(results[1]!.claim, 'taken');
+    const r2 = results[2]!;
+    assert.ok(r2.claim === 'claimed' && r2.lease.outcome === 'held', 'claimed, but the lease is held');
+    for (const i of [0, 3, 4, 120, 249]) {
+      const r = results[i]!;
+      assert.ok(r.claim === 'claimed' && r.lease.outcome === 'acquired', `w${i} claimed and leased`);
+    }
+    const leased = results.filter((r) => r.claim === 'claimed' && r.lease.outcome === 'acquired');
+    assert.equal(leased.length, 248);
+    // The claims and leases are real keys: a second coordinator finds all of them taken or held.
+    const again = await b.claimAndLeaseMany(requests);
+    assert.equal(again.filter((r) => r.claim === 'taken').length, 250);
+    assert.equal(await b.isRunning('w0'), true);
+    const r3 = results[3]!;
+    const r0 = results[0]!;
+    if (r3.claim !== 'claimed' || r3.lease.outcome !== 'acquired') throw new Error('w3 not leased');
+    assert.equal(r3.lease.lease.key, `${prefix}running:{w3}:2030-01-02T00:00:00.000Z`);
+    if (r0.claim !== 'claimed' || r0.lease.outcome !== 'acquired') throw new Error('w0 not leased');
+    // finishRuns: releases each lease that is still its own, and stores every record.
+    const record = (watcher: string) => ({
+      watcher,
+      slotMs: slot,
+      instance: 'a',
+      result: 'ok' as const,
+      startedMs: slot,
+      durationMs: 5,
+      counts: { deleted: 1 },
+    });
+    await r0.lease.lease.release(); // released before: the record alone is written
+    await suite.admin.set(`${prefix}running:{w4}`, 'someone-else', 'PX', 5000);
+    const r4 = results[4]!;
+    if (r4.claim !== 'claimed' || r4.lease.outcome !== 'acquired') throw new Error('w4 not leased');
+    await a.finishRuns!([
+      { lease: r0.lease.lease, record: record('w0') },
+      { lease: r3.lease.lease, record: record('w3') },
+      { lease: r4.lease.lease, record: record('w4') },
+    ]);
+    assert.equal(await suite.admin.exists(r3.lease.lease.key), 0, 'w3 lease released');
+    assert.equal(await suite.admin.get(`${prefix}running:{w4}`), 'someone-else', 'not our key: kept');
+    for (const w of ['w0', 'w3', 'w4']) assert.deepEqual(await b.lastRun(w), record(w));
+    await a.close();
+    await b.close();
+  });
+
   void test('Redis unreachable: claims and leases say "unavailable", no rejection escapes', async () => {
     const prefix = randomPrefix();
     const dead = testRedis(CLOSED_PORT);
@@ -164,6 +229,14 @@ void describe('Redis coordinator (real Redis)', () => {
     assert.equal(await c.claimSlot('w', 1000, 10_000), 'unavailable');
     assert.equal(c.available, false);
     assert.equal((await c.acquireLease('w', { kind: 'running' })).outcome, 'unavailable');
+    const many = await c.claimAndLeaseMany!([
+      { watcher: 'w', slotMs: 1000, retainMs: 10_000, scope: { kind: 'running' } },
+      { watcher: 'v', slotMs: 1000, retainMs: 10_000, scope: { kind: 'slot', slotMs: 1000 } },
+    ]);
+    assert.deepEqual(
+      many.map((r) => r.claim),
+      ['unavailable', 'unavailable'],
+    );
     await assert.rejects(c.chainEnd('w'));
     await c.close();
   });

@@ -84,6 +84,20 @@ export interface LeaseHolder {
   readonly sinceMs: number;
 }
 
+/** One slot to claim, as {@link Coordinator.claimAndLease} takes it. */
+export interface ClaimRequest {
+  readonly watcher: string;
+  readonly slotMs: number;
+  readonly retainMs: number;
+  readonly scope: LeaseScope;
+}
+
+/** A run that ended: its lease to release and its last-run record to store. */
+export interface FinishedRun {
+  readonly lease: Lease;
+  readonly record: LastRunRecord;
+}
+
 /** The coordination backend. Methods that return outcomes never reject; the others may. */
 export interface Coordinator {
   readonly backend: 'redis' | 'local';
@@ -136,6 +150,48 @@ export interface Coordinator {
   holder(watcher: string): Promise<LeaseHolder | undefined>;
   /** Releases every lease still held by this coordinator. Never rejects; idempotent. */
   close(): Promise<void>;
+  /**
+   * Optional: {@link Coordinator.claimAndLease} for many slots at once, results in the order asked
+   * (on one Redis server: one round trip per hundred, and no promise per slot). Never rejects.
+   * Use {@link claimAndLeaseMany}, which falls back to one call per slot.
+   */
+  claimAndLeaseMany?(requests: readonly ClaimRequest[]): Promise<ClaimLeaseResult[]>;
+  /**
+   * Optional: releases the leases of ended runs and stores their last-run records, for many runs at
+   * once. Never rejects (a record not stored is the backend's to report). Use {@link finishRuns}.
+   */
+  finishRuns?(runs: readonly FinishedRun[]): Promise<void>;
+}
+
+/** {@link Coordinator.claimAndLeaseMany}, or one {@link Coordinator.claimAndLease} per request. */
+export function claimAndLeaseMany(
+  coordinator: Coordinator,
+  requests: readonly ClaimRequest[],
+): Promise<ClaimLeaseResult[]> {
+  if (coordinator.claimAndLeaseMany !== undefined) return coordinator.claimAndLeaseMany(requests);
+  return Promise.all(
+    requests.map((r) => coordinator.claimAndLease(r.watcher, r.slotMs, r.retainMs, r.scope)),
+  );
+}
+
+/**
+ * {@link Coordinator.finishRuns}, or a release and a record per run. Never rejects; `onUnsaved`
+ * hears of each record the fallback could not store.
+ */
+export function finishRuns(
+  coordinator: Coordinator,
+  runs: readonly FinishedRun[],
+  onUnsaved?: (run: FinishedRun, err: unknown) => void,
+): Promise<void> {
+  if (coordinator.finishRuns !== undefined) return coordinator.finishRuns(runs);
+  return Promise.all(
+    runs.map((r) =>
+      Promise.all([
+        r.lease.release(),
+        coordinator.recordRun(r.record).catch((err: unknown) => onUnsaved?.(r, err)),
+      ]),
+    ),
+  ).then(() => undefined);
 }
 
 /** The reason an aborted lease signal carries. */

@@ -2,14 +2,16 @@
 export type {
   ClaimLeaseResult,
   ClaimOutcome,
+  ClaimRequest,
   Coordinator,
+  FinishedRun,
   LastRunRecord,
   LeaseHolder,
   Lease,
   LeaseResult,
   LeaseScope,
 } from './coordinator.js';
-export { LeaseLostError } from './coordinator.js';
+export { LeaseLostError, claimAndLeaseMany, finishRuns } from './coordinator.js';
 export { createLocalCoordinator, type LocalCoordinatorOptions } from './local-coordinator.js';
 export { createRedisCoordinator, type RedisCoordinatorOptions, type RedisLike } from './redis-coordinator.js';
 export { keyNames, type KeyNames } from './keys.js';

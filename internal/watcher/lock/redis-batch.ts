@@ -66,6 +66,19 @@ export class ScriptBatcher {
     });
   }
 
+  /**
+   * Sends items gathered by the caller as one call now (no queue): `keys` and `args` hold whole
+   * items, at most {@link MAX_ITEMS_PER_CALL} of them (one on a Cluster). Resolves with the replies.
+   */
+  send(keys: readonly string[], args: readonly string[]): Promise<unknown[]> {
+    return this.#call(keys.length, ...keys, ...args) as Promise<unknown[]>;
+  }
+
+  /** Items per {@link send} call this client takes. */
+  get itemsPerCall(): number {
+    return this.#cluster ? 1 : MAX_ITEMS_PER_CALL;
+  }
+
   #flush(): void {
     this.#scheduled = false;
     const queue = this.#queue;

@@ -43,7 +43,9 @@ import { BackendHealth } from './backend-health.js';
 import type {
   ClaimLeaseResult,
   ClaimOutcome,
+  ClaimRequest,
   Coordinator,
+  FinishedRun,
   LastRunRecord,
   LeaseResult,
   LeaseScope,
@@ -51,7 +53,7 @@ import type {
 import { keyNames } from './keys.js';
 import { ScriptBatcher, scriptOf, type RedisLike } from './redis-batch.js';
 import { RedisLease, leaseLost } from './redis-lease.js';
-import { ADVANCE_CHAIN, CLAIM_LEASE, KEY_OPS } from './redis-scripts.js';
+import { ADVANCE_CHAIN, CLAIM_LEASE, CLAIM_RUNNING, FINISH_RUN, KEY_OPS } from './redis-scripts.js';
 
 export type { RedisLike } from './redis-batch.js';
 
@@ -86,6 +88,9 @@ export interface RedisCoordinatorOptions {
 interface Server {
   readonly claim: ScriptBatcher;
   readonly ops: ScriptBatcher;
+  /** {@link CLAIM_RUNNING} and {@link FINISH_RUN}, sent by the batch paths ({@link ScriptBatcher.send}). */
+  readonly claimRunning: ScriptBatcher;
+  readonly finish: ScriptBatcher;
   readonly client: RedisLike;
 }
 
@@ -101,6 +106,8 @@ function serverOf(client: RedisLike): Server {
       client,
       claim: new ScriptBatcher(client, 'iamWatcherClaimLease', CLAIM_LEASE),
       ops: new ScriptBatcher(client, 'iamWatcherKeyOps', KEY_OPS),
+      claimRunning: new ScriptBatcher(client, 'iamWatcherClaimRunning', CLAIM_RUNNING),
+      finish: new ScriptBatcher(client, 'iamWatcherFinishRun', FINISH_RUN),
     };
     serversByClient.set(client, s);
   }
@@ -197,6 +204,22 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
   };
 
   const keeper = new LeaseKeeper(servers, quorum, leaseMs, health);
+  const releaseLease = (l: RedisLease): Promise<void> => keeper.release(l);
+  // Key names asked for every slot of every watcher, made once per watcher.
+  const runningKeys = new Map<string, string>();
+  const lastRunKeys = new Map<string, string>();
+  const leaseKeyOf = (watcher: string, scope: LeaseScope): string => {
+    if (scope.kind !== 'running') return keys.lease(watcher, scope);
+    let k = runningKeys.get(watcher);
+    if (k === undefined) runningKeys.set(watcher, (k = keys.lease(watcher, scope)));
+    return k;
+  };
+  const lastRunKeyOf = (watcher: string): string => {
+    let k = lastRunKeys.get(watcher);
+    if (k === undefined) lastRunKeys.set(watcher, (k = keys.lastRun(watcher)));
+    return k;
+  };
+  const retainText = (retainMs: number): string => String(Math.max(1, Math.ceil(retainMs)));
 
   /**
    * One claim/lease attempt on every server. `claimValue` '' asks for the lease only; `lease`
@@ -232,7 +255,7 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
       await dropEverywhere(key, leaseToken);
       return { outcome: 'unavailable', error: new Error(`lease ${key}: acquired too late to be valid`) };
     }
-    const lease = new RedisLease(watcher, key, leaseToken, sentAtMs, leaseMs, (l) => keeper.release(l));
+    const lease = new RedisLease(watcher, key, leaseToken, sentAtMs, leaseMs, releaseLease);
     keeper.add(lease);
     return { outcome: 'acquired', lease };
   };
@@ -249,7 +272,7 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
     scope: LeaseScope | undefined,
   ): Promise<ClaimLeaseResult> => {
     const slotKey = keys.slot(watcher, slotMs);
-    const leaseKey = scope === undefined ? undefined : keys.lease(watcher, scope);
+    const leaseKey = scope === undefined ? undefined : leaseKeyOf(watcher, scope);
     const claimValue = token();
     const holderRec =
       scope?.kind !== 'slot'
@@ -287,6 +310,125 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
         },
       );
   };
+
+  /**
+   * {@link claimOnOne} for many slots. The usual ones (the "running" lease) go out a hundred per
+   * {@link CLAIM_RUNNING} call, and each call's replies become results in one pass (no promise per
+   * slot); leases are taken as in {@link takeLease}. Per-slot leases (overlap allow) go one by one.
+   */
+  const claimManyOnOne = (server: Server, requests: readonly ClaimRequest[]): Promise<ClaimLeaseResult[]> => {
+    const results = new Array<ClaimLeaseResult>(requests.length);
+    const calls: Promise<void>[] = [];
+    const size = server.claimRunning.itemsPerCall;
+    let batch: number[] = [];
+    const flush = (): void => {
+      if (batch.length === 0) return;
+      const items = batch;
+      batch = [];
+      const k: string[] = [];
+      const a: string[] = [leaseMsText];
+      const tokens: string[] = [];
+      for (const i of items) {
+        const r = requests[i] as ClaimRequest;
+        const t = token();
+        tokens.push(t);
+        k.push(keys.slot(r.watcher, r.slotMs), leaseKeyOf(r.watcher, r.scope));
+        a.push(t, retainText(r.retainMs));
+      }
+      const sentAtMs = Date.now();
+      calls.push(
+        server.claimRunning.send(k, a).then(
+          (replies) => {
+            health.ok();
+            const late = Date.now() - sentAtMs >= leaseMs / 2;
+            for (let n = 0; n < items.length; n++) {
+              const i = items[n] as number;
+              const r = requests[i] as ClaimRequest;
+              const reply = replies[n];
+              const t = tokens[n] as string;
+              if (reply === 1) {
+                const leaseKey = leaseKeyOf(r.watcher, r.scope);
+                if (late) {
+                  void dropEverywhere(leaseKey, t);
+                  const error = new Error(`lease ${leaseKey}: acquired too late to be valid`);
+                  results[i] = { claim: 'claimed', lease: { outcome: 'unavailable', error }, token: t };
+                  continue;
+                }
+                const lease = new RedisLease(r.watcher, leaseKey, t, sentAtMs, leaseMs, releaseLease);
+                keeper.add(lease);
+                results[i] = { claim: 'claimed', lease: { outcome: 'acquired', lease }, token: t };
+              } else if (reply === 2) results[i] = { claim: 'claimed', lease: HELD, token: t };
+              else results[i] = TAKEN;
+            }
+          },
+          (err: unknown) => {
+            health.failed(err, 'claim');
+            for (const i of items) results[i] = UNAVAILABLE;
+          },
+        ),
+      );
+    };
+    for (let i = 0; i < requests.length; i++) {
+      const r = requests[i] as ClaimRequest;
+      if (r.scope.kind !== 'running') {
+        calls.push(
+          claimOnOne(server, r.watcher, r.slotMs, r.retainMs, r.scope).then((res) => {
+            results[i] = res;
+          }),
+        );
+        continue;
+      }
+      batch.push(i);
+      if (batch.length >= size) flush();
+    }
+    flush();
+    return Promise.all(calls).then(() => results);
+  };
+
+  /**
+   * Releases and records many ended runs on one server, a hundred per {@link FINISH_RUN} call.
+   * Never rejects.
+   */
+  const finishOnOne = (server: Server, runs: readonly FinishedRun[]): Promise<void> => {
+    const calls: Promise<void>[] = [];
+    const size = server.finish.itemsPerCall;
+    for (let from = 0; from < runs.length; from += size) {
+      const to = Math.min(runs.length, from + size);
+      const k: string[] = [];
+      const a: string[] = [];
+      const releasing: RedisLease[] = [];
+      for (let i = from; i < to; i++) {
+        const { lease, record } = runs[i] as FinishedRun;
+        if (lease instanceof RedisLease && lease.startRelease()) {
+          keeper.forget(lease);
+          releasing.push(lease);
+          k.push(lease.key, lastRunKeyOf(record.watcher));
+          a.push(lease.token, JSON.stringify(record));
+        } else {
+          // Released already (or not ours to release here): the record only.
+          if (!(lease instanceof RedisLease)) void lease.release();
+          k.push(lease.key, lastRunKeyOf(record.watcher));
+          a.push('', JSON.stringify(record));
+        }
+      }
+      const sent = server.finish.send(k, a).then(
+        () => health.ok(),
+        (err: unknown) => health.failed(err, 'write-last-run'),
+      );
+      for (const l of releasing) l.releasedBy(sent);
+      calls.push(sent);
+    }
+    return Promise.all(calls).then(ignore);
+  };
+
+  const recordRun = (record: LastRunRecord): Promise<void> =>
+    records.ops.push([lastRunKeyOf(record.watcher)], ['s', JSON.stringify(record), '']).then(
+      () => health.ok(),
+      (err: unknown) => {
+        health.failed(err, 'write-last-run');
+        throw err;
+      },
+    );
 
   const claimAndLease = async (
     watcher: string,
@@ -393,6 +535,18 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
       return (await claimAndLease(watcher, slotMs, retainMs, undefined)).claim;
     },
     claimAndLease: (watcher, slotMs, retainMs, scope) => claimAndLease(watcher, slotMs, retainMs, scope),
+    claimAndLeaseMany: (requests) => {
+      const only = servers.length === 1 ? servers[0] : undefined;
+      if (only !== undefined) return claimManyOnOne(only, requests);
+      return Promise.all(requests.map((r) => claimAndLease(r.watcher, r.slotMs, r.retainMs, r.scope)));
+    },
+    finishRuns: (runs) => {
+      const only = servers.length === 1 ? servers[0] : undefined;
+      if (only !== undefined && only === records) return finishOnOne(only, runs);
+      return Promise.all(
+        runs.map((r) => Promise.all([r.lease.release(), recordRun(r.record).catch(ignore)])),
+      ).then(ignore);
+    },
     unclaimSlot: (watcher, slotMs, claimToken) => dropEverywhere(keys.slot(watcher, slotMs), claimToken),
     isClaimed: (watcher, slotMs) => existsAnywhere(keys.slot(watcher, slotMs), 'read-claim'),
     acquireLease,
@@ -412,14 +566,7 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
         );
         return r === 1;
       }),
-    recordRun: (record: LastRunRecord) =>
-      records.ops.push([keys.lastRun(record.watcher)], ['s', JSON.stringify(record), '']).then(
-        () => health.ok(),
-        (err: unknown) => {
-          health.failed(err, 'write-last-run');
-          throw err;
-        },
-      ),
+    recordRun,
     lastRun: (watcher) =>
       guard('read-last-run', async () => {
         const v = await reads(main).get(keys.lastRun(watcher));
@@ -475,7 +622,7 @@ class LeaseKeeper {
   }
 
   release(lease: RedisLease): Promise<void> {
-    this.#forget(lease);
+    this.forget(lease);
     const only = this.servers.length === 1 ? this.servers[0] : undefined;
     // Never rejects: a key not deleted expires with its lease.
     if (only !== undefined) return only.ops.push([lease.key], ['d', lease.token, '']).then(ignore, ignore);
@@ -486,7 +633,8 @@ class LeaseKeeper {
     await Promise.all([...this.#leases].map((l) => l.release()));
   }
 
-  #forget(lease: RedisLease): void {
+  /** Stops extending a lease (its holder releases it). */
+  forget(lease: RedisLease): void {
     this.#leases.delete(lease);
     if (this.#leases.size === 0 && this.#timer !== undefined) {
       clearInterval(this.#timer);
@@ -499,7 +647,7 @@ class LeaseKeeper {
     const due = this.leaseMs / 3;
     for (const lease of this.#leases) {
       if (!lease.held) {
-        this.#forget(lease);
+        this.forget(lease);
       } else if (now >= lease.validUntilMs) {
         this.#lose(lease, leaseLost(lease.key, 'expired'));
       } else if (!lease.extending && now - lease.renewedAtMs >= due) {
@@ -538,7 +686,7 @@ class LeaseKeeper {
   }
 
   #lose(lease: RedisLease, reason: ReturnType<typeof leaseLost>): void {
-    this.#forget(lease);
+    this.forget(lease);
     lease.lose(reason);
   }
 }

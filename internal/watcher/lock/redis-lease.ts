@@ -15,6 +15,7 @@ export class RedisLease implements Lease {
   #listeners: Array<() => void> | undefined;
   #state: 'held' | 'lost' | 'released' = 'held';
   #releasing: Promise<void> | undefined;
+  #releaseStarted = false;
   /** Local estimate of when the lease ends unless extended (ms since the epoch). */
   validUntilMs: number;
   /** When the last successful extension (or the acquisition) was sent. */
@@ -72,17 +73,29 @@ export class RedisLease implements Lease {
 
   /** Stops extending and deletes the key where it is still ours. Never rejects; idempotent. */
   release(): Promise<void> {
-    if (this.#releasing === undefined) {
-      // A holder whose event loop stalled past the lease gets here before the keeper could notice:
-      // the lease ran out while it worked. That is a loss (the holder's signal fires), not a release.
-      if (this.#state === 'held' && Date.now() >= this.validUntilMs)
-        this.lose(leaseLost(this.key, 'expired'));
-      const wasHeld = this.#state === 'held';
-      if (wasHeld) this.#state = 'released';
-      // A lost lease is deleted too where it is still ours (a server that missed the extension).
-      this.#releasing = this.onRelease(this).catch(() => undefined);
-    }
-    return this.#releasing;
+    if (this.startRelease()) this.releasedBy(this.onRelease(this).catch(() => undefined));
+    return this.#releasing ?? Promise.resolve();
+  }
+
+  /**
+   * The local half of {@link release}, for a caller that deletes the key itself (several leases in
+   * one command): true the first time, and the caller must then pass the promise of that deletion
+   * to {@link releasedBy} in the same turn.
+   */
+  startRelease(): boolean {
+    if (this.#releasing !== undefined || this.#releaseStarted) return false;
+    this.#releaseStarted = true;
+    // A holder whose event loop stalled past the lease gets here before the keeper could notice:
+    // the lease ran out while it worked. That is a loss (the holder's signal fires), not a release.
+    if (this.#state === 'held' && Date.now() >= this.validUntilMs) this.lose(leaseLost(this.key, 'expired'));
+    if (this.#state === 'held') this.#state = 'released';
+    // A lost lease is deleted too where it is still ours (a server that missed the extension).
+    return true;
+  }
+
+  /** What {@link release} returns from now on (never rejects). */
+  releasedBy(done: Promise<void>): void {
+    this.#releasing = done;
   }
 }
 

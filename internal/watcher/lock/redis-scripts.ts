@@ -74,3 +74,40 @@ if (cur or '') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 return 1
 `;
+
+/**
+ * The common case of {@link CLAIM_LEASE} in fewer arguments: claim a slot and take the watcher's
+ * "running" lease under the same token, per item. ARGV[1]: lease ms, for every item. KEYS per item:
+ * slot key, lease key. ARGV per item: token, claim retention ms. Reply per item as CLAIM_LEASE's.
+ */
+export const CLAIM_RUNNING = `
+local out = {}
+local leaseMs = ARGV[1]
+for i = 0, #KEYS / 2 - 1 do
+  local k, a = i * 2, 1 + i * 2
+  local r = 1
+  if not redis.call('SET', KEYS[k + 1], ARGV[a + 1], 'PX', ARGV[a + 2], 'NX') then
+    r = redis.call('GET', KEYS[k + 1]) or ''
+  elseif not redis.call('SET', KEYS[k + 2], ARGV[a + 1], 'PX', leaseMs, 'NX') then
+    r = 2
+  end
+  out[i + 1] = r
+end
+return out
+`;
+
+/**
+ * The end of a run, per item: delete its lease if the key still holds its token ('' = leave the
+ * lease alone), and store its last-run record. KEYS per item: lease key, last-run key. ARGV per
+ * item: token, record. Reply: the number of items.
+ */
+export const FINISH_RUN = `
+for i = 0, #KEYS / 2 - 1 do
+  local k = i * 2
+  if ARGV[k + 1] ~= '' and redis.call('GET', KEYS[k + 1]) == ARGV[k + 1] then
+    redis.call('DEL', KEYS[k + 1])
+  end
+  redis.call('SET', KEYS[k + 2], ARGV[k + 2])
+end
+return #KEYS / 2
+`;

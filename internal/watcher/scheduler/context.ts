@@ -22,8 +22,13 @@ import type {
 /** A run (or a slot waiting to run) that `stop()` must wait for. */
 export interface InFlight {
   readonly watcher: string;
-  readonly done: Promise<unknown>;
+  /** The lease `stop()` releases if the entry is still in flight when its timeout ends. */
   lease: Lease | undefined;
+}
+
+/** Something shutdown aborts: a run's context. */
+export interface Abortable {
+  abort(reason: unknown): void;
 }
 
 /** Shared state of one scheduler. */
@@ -31,8 +36,10 @@ export class SchedulerContext {
   readonly stopController = new AbortController();
   readonly inFlight = new Set<InFlight>();
   readonly stats = new Map<string, WatcherStats>();
-  /** Controllers of the runs in flight: shutdown aborts them all (one listener, not one per run). */
-  readonly runControllers = new Set<AbortController>();
+  /** The runs in flight: shutdown aborts them all (one listener, not one per run). */
+  readonly runControllers = new Set<Abortable>();
+  /** Resolvers of {@link drained} promises, called when {@link inFlight} empties. */
+  #drainWaiters: Array<() => void> = [];
   readonly #watcherLoggers = new Map<string, Logger>();
 
   constructor(
@@ -150,22 +157,39 @@ export class SchedulerContext {
       this.call('onRunStarted', () => this.hooks.onRunStarted?.({ watcher, slot: new Date(slotMs), manual }));
   }
 
-  /** Counts a finished run and reports it (`info` is only built when a hook listens). */
-  runFinished(watcher: string, result: RunResult, info: () => RunFinishedInfo): void {
+  /** Counts a finished run and reports it (`run.info()` is only called when a hook listens). */
+  runFinished(watcher: string, result: RunResult, run: { info(): RunFinishedInfo }): void {
     const s = this.statsOf(watcher);
     s.runs += 1;
     s[result] += 1;
     if (this.hooks.onRunFinished !== undefined)
-      this.call('onRunFinished', () => this.hooks.onRunFinished?.(info()));
+      this.call('onRunFinished', () => this.hooks.onRunFinished?.(run.info()));
   }
 
   /** Tracks a promise until it settles. */
-  track(entry: InFlight): void {
+  track(watcher: string, done: Promise<unknown>): void {
+    const entry: InFlight = { watcher, lease: undefined };
+    this.enter(entry);
+    const forget = (): void => this.leave(entry);
+    done.then(forget, forget);
+  }
+
+  /** Counts an entry in flight until {@link leave}. */
+  enter(entry: InFlight): void {
     this.inFlight.add(entry);
-    const forget = (): void => {
-      this.inFlight.delete(entry);
-    };
-    entry.done.then(forget, forget);
+  }
+
+  leave(entry: InFlight): void {
+    if (!this.inFlight.delete(entry) || this.inFlight.size > 0 || this.#drainWaiters.length === 0) return;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Resolves once nothing is in flight. */
+  drained(): Promise<void> {
+    if (this.inFlight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
   private call(hook: string, fn: () => void): void {

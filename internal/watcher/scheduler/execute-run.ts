@@ -1,13 +1,19 @@
 /**
  * One run under a held lease: build the run context, call the watcher, catch whatever it throws,
- * release the lease, and log the one `run.finished` line (DESIGN §7).
+ * release the lease, store the last-run record and log the one `run.finished` line (DESIGN §7).
+ *
+ * Runs that end in the same event-loop turn finish together: their releases and records go to the
+ * coordinator as one batch (one command on a single Redis server), after which each is counted.
  */
+import type { Logger } from 'pino';
+import type { Pool } from 'mysql2/promise';
 import type { WatcherConfig } from '../config.js';
-import type { LastRunRecord, Lease } from '../lock/coordinator.js';
-import type { AnyWatcher, RunCounts, RunContext } from '../watcher/registry.js';
-import type { InFlight, SchedulerContext } from './context.js';
+import type { FinishedRun, LastRunRecord, Lease } from '../lock/coordinator.js';
+import { finishRuns } from '../lock/coordinator.js';
+import type { AnyWatcher, RunContext, RunCounts, RunSettings } from '../watcher/registry.js';
+import type { Abortable, InFlight, SchedulerContext } from './context.js';
 import { iso } from './context.js';
-import type { RunResult } from './types.js';
+import type { RunFinishedInfo, RunResult } from './types.js';
 
 /** What a finished run reports back to its caller. */
 export interface ExecutedRun {
@@ -27,49 +33,35 @@ export interface ExecuteRunParams {
   readonly lease: Lease;
   readonly manual: boolean;
   readonly dryRun?: boolean;
-  /** The in-flight entry to attach the lease to (so `stop()` can release it when abandoning). */
-  readonly inFlight?: InFlight;
 }
 
 /** Runs a watcher once. Never rejects. The lease is released before it resolves. */
-export async function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Promise<ExecutedRun> {
-  const name = p.watcher.name;
-  // The watcher's own lines (its audit trail) carry `watcher` and `instance`; the run's events below
-  // name them explicitly on the root logger, so no key appears twice in a line.
-  const logger = ctx.watcherLogger(name);
-  const events = ctx.logger;
-  if (p.inFlight) p.inFlight.lease = p.lease;
-  // One controller fed by the lease and by shutdown (cheaper than AbortSignal.any at 1000 runs/s).
-  const controller = new AbortController();
-  const signal = controller.signal;
-  const onLost = (): void => {
-    if (p.lease.lost)
-      ctx.leaseLost({ watcher: name, slot: new Date(p.slotMs), key: p.lease.key }, p.lease.signal.reason);
-    controller.abort(p.lease.signal.reason);
-  };
-  let unwatchLease = (): void => undefined;
-  if (p.lease.lost) onLost();
-  else unwatchLease = p.lease.onLost(onLost);
-  ctx.runControllers.add(controller);
-  if (ctx.stopController.signal.aborted) controller.abort(ctx.stopController.signal.reason);
+export function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Promise<ExecutedRun> {
+  return new Promise((resolve) => {
+    startRun(ctx, p, resolve);
+  });
+}
 
-  const runContext: RunContext<object> = {
-    watcher: name,
-    slot: new Date(p.slotMs),
-    instanceId: ctx.instanceId,
-    logger,
-    signal,
-    options: p.config.options,
-    settings: { dryRun: p.dryRun ?? p.config.dryRun, batchSize: p.config.batchSize },
-    db: ctx.db,
-  };
-  const startedMs = ctx.clock.now();
+/**
+ * Starts a run now and returns at once; `onFinished` (if given) hears of it once its lease is
+ * released and its record stored. The run is in the scheduler's in-flight table until then.
+ */
+export function startRun(
+  ctx: SchedulerContext,
+  p: ExecuteRunParams,
+  onFinished?: (run: ExecutedRun) => void,
+): void {
+  const run = new Run(ctx, p, onFinished);
+  ctx.enter(run);
+  ctx.runControllers.add(run.context);
+  if (ctx.stopController.signal.aborted) run.context.abort(ctx.stopController.signal.reason);
+  const events = ctx.logger;
   // Debug: the contract is one info line per finished run (DESIGN §7); starts double the log volume.
   if (events.isLevelEnabled('debug')) {
     events.debug(
       {
         event: 'run.started',
-        watcher: name,
+        watcher: run.watcher,
         slot: iso(p.slotMs),
         instance: ctx.instanceId,
         manual: p.manual,
@@ -77,94 +69,256 @@ export async function executeRun(ctx: SchedulerContext, p: ExecuteRunParams): Pr
       'run started',
     );
   }
-  ctx.runStarted(name, p.slotMs, p.manual);
-
-  let result: RunResult = 'ok';
-  let counts: RunCounts = {};
-  let failure: unknown;
+  ctx.runStarted(run.watcher, p.slotMs, p.manual);
+  run.startedMs = ctx.clock.now();
+  let running: Promise<RunCounts | void>;
   try {
-    counts = (await p.watcher.run(runContext)) ?? {};
+    running = p.watcher.run(run.context);
   } catch (err) {
-    failure = err;
-    result = signal.aborted ? 'aborted' : 'failed';
+    run.end(run.context.aborted ? 'aborted' : 'failed', {}, err);
+    return;
   }
-  const endedMs = ctx.clock.now();
-  const durationMs = endedMs - startedMs;
-  ctx.runControllers.delete(controller);
-  // The bookkeeping below (release, log line, record, hooks) waits one I/O turn, so that every run
-  // whose claim has already come back starts first: when many watchers share a slot, their start
-  // is what is late, not their end.
-  await nextTurn();
-  // Still watching while releasing: a lease that ran out during the run (a stalled event loop the
-  // keeper could not see) is reported lost then (release checks that before it returns).
-  const released = p.lease.release();
-  unwatchLease();
+  running.then(
+    (counts) => run.end('ok', counts ?? {}, undefined),
+    (err: unknown) => run.end(run.context.aborted ? 'aborted' : 'failed', {}, err),
+  );
+}
 
-  const error = failure === undefined ? undefined : errorMessage(failure);
-  const slot = iso(p.slotMs);
-  // Built field by field (no spreads): a thousand of these a second is garbage worth avoiding.
-  const line: Record<string, unknown> = Object.assign({}, counts);
-  line['event'] = 'run.finished';
-  line['watcher'] = name;
-  line['slot'] = slot;
-  line['instance'] = ctx.instanceId;
-  line['durationMs'] = durationMs;
-  line['result'] = result;
-  if (p.manual) line['manual'] = true;
-  if (result === 'ok') events.info(line, 'run finished');
-  else {
-    line['err'] = failure;
-    if (result === 'aborted') events.warn(line, 'run aborted');
-    else events.error(line, `run of watcher "${name}" failed: ${error ?? ''}`);
+const NOT_ABORTED: unknown = Symbol('not aborted');
+
+/**
+ * What the watcher gets. The AbortSignal is made when the watcher first asks for it (already
+ * aborted if the run was): most short runs never look, and a controller per run is garbage.
+ */
+class Context implements RunContext<object>, Abortable {
+  #controller: AbortController | undefined;
+  #reason: unknown = NOT_ABORTED;
+
+  constructor(
+    readonly watcher: string,
+    readonly slot: Date,
+    readonly instanceId: string,
+    readonly logger: Logger,
+    readonly options: Readonly<object>,
+    readonly settings: RunSettings,
+    readonly db: Pool,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#reason !== NOT_ABORTED) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
   }
 
-  // The release and the last-run record go out in the same turn: one command for both (and for
-  // every other run that ends with this one, see ScriptBatcher).
-  const record: Mutable<LastRunRecord> = {
-    watcher: name,
-    slotMs: p.slotMs,
-    instance: ctx.instanceId,
-    result,
-    startedMs,
-    durationMs,
-    counts,
-  };
-  if (error !== undefined) record.error = error;
-  if (p.manual) record.manual = true;
-  const recorded = ctx.coordinator.recordRun(record).catch((err: unknown) => {
-    events.debug({ event: 'last-run.unsaved', watcher: name, err }, 'could not store the last-run record');
-  });
-  await released;
-  await recorded;
-  const finished: Mutable<ExecutedRun> = { result, counts, startedMs, endedMs, durationMs };
-  if (error !== undefined) finished.error = error;
-  ctx.runFinished(name, result, () => ({
-    watcher: name,
-    slot: new Date(p.slotMs),
-    instance: ctx.instanceId,
-    result,
-    durationMs,
-    counts,
-    manual: p.manual,
-    ...(error === undefined ? {} : { error }),
-  }));
-  return finished;
+  /** @internal */
+  get aborted(): boolean {
+    return this.#reason !== NOT_ABORTED;
+  }
+
+  /** @internal Fires the signal (once). */
+  abort(reason: unknown): void {
+    if (this.#reason !== NOT_ABORTED) return;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+}
+
+/** The scheduler's side of a run: its lease, its outcome, its place in the in-flight table. */
+class Run implements InFlight {
+  readonly watcher: string;
+  lease: Lease;
+  readonly context: Context;
+  startedMs = 0;
+  endedMs = 0;
+  result: RunResult = 'ok';
+  counts: RunCounts = {};
+  error: string | undefined;
+  failure: unknown;
+  #unwatch: (() => void) | undefined;
+
+  constructor(
+    readonly ctx: SchedulerContext,
+    readonly params: ExecuteRunParams,
+    readonly onFinished: ((run: ExecutedRun) => void) | undefined,
+  ) {
+    const name = params.watcher.name;
+    this.watcher = name;
+    this.lease = params.lease;
+    // The watcher's own lines (its audit trail) carry `watcher` and `instance`; the run's events
+    // name them explicitly on the root logger, so no key appears twice in a line.
+    this.context = new Context(
+      name,
+      new Date(params.slotMs),
+      ctx.instanceId,
+      ctx.watcherLogger(name),
+      params.config.options,
+      settingsOf(params.config, params.dryRun),
+      ctx.db,
+    );
+    if (params.lease.lost) this.#onLost();
+    else this.#unwatch = params.lease.onLost(() => this.#onLost());
+  }
+
+  #onLost(): void {
+    const { lease, slotMs } = this.params;
+    if (lease.lost)
+      this.ctx.leaseLost(
+        { watcher: this.watcher, slot: new Date(slotMs), key: lease.key },
+        lease.signal.reason,
+      );
+    this.context.abort(lease.signal.reason);
+  }
+
+  /** The watcher's promise settled: queue the bookkeeping for the end of this turn. */
+  end(result: RunResult, counts: RunCounts, failure: unknown): void {
+    this.endedMs = this.ctx.clock.now();
+    this.result = result;
+    this.counts = counts;
+    if (result !== 'ok') {
+      this.failure = failure;
+      this.error = failure instanceof Error ? failure.message : String(failure);
+    }
+    this.ctx.runControllers.delete(this.context);
+    finisherOf(this.ctx).push(this);
+  }
+
+  record(): LastRunRecord {
+    const { params } = this;
+    const record: Mutable<LastRunRecord> = {
+      watcher: this.watcher,
+      slotMs: params.slotMs,
+      instance: this.ctx.instanceId,
+      result: this.result,
+      startedMs: this.startedMs,
+      durationMs: this.endedMs - this.startedMs,
+      counts: this.counts,
+    };
+    if (this.error !== undefined) record.error = this.error;
+    if (params.manual) record.manual = true;
+    return record;
+  }
+
+  /** The one `run.finished` line. Built field by field: a thousand a second is garbage worth avoiding. */
+  log(): void {
+    const events = this.ctx.logger;
+    const line: Record<string, unknown> = Object.assign({}, this.counts);
+    line['event'] = 'run.finished';
+    line['watcher'] = this.watcher;
+    line['slot'] = iso(this.params.slotMs);
+    line['instance'] = this.ctx.instanceId;
+    line['durationMs'] = this.endedMs - this.startedMs;
+    line['result'] = this.result;
+    if (this.params.manual) line['manual'] = true;
+    if (this.result === 'ok') {
+      events.info(line, 'run finished');
+      return;
+    }
+    line['err'] = this.failure;
+    if (this.result === 'aborted') events.warn(line, 'run aborted');
+    else events.error(line, `run of watcher "${this.watcher}" failed: ${this.error ?? ''}`);
+  }
+
+  /** Released and recorded: count it, leave the in-flight table, tell the caller. */
+  finished(): void {
+    this.#unwatch?.();
+    this.ctx.runFinished(this.watcher, this.result, this);
+    this.ctx.leave(this);
+    if (this.onFinished === undefined) return;
+    const durationMs = this.endedMs - this.startedMs;
+    const run: Mutable<ExecutedRun> = {
+      result: this.result,
+      counts: this.counts,
+      startedMs: this.startedMs,
+      endedMs: this.endedMs,
+      durationMs,
+    };
+    if (this.error !== undefined) run.error = this.error;
+    this.onFinished(run);
+  }
+
+  info(): RunFinishedInfo {
+    return {
+      watcher: this.watcher,
+      slot: new Date(this.params.slotMs),
+      instance: this.ctx.instanceId,
+      result: this.result,
+      durationMs: this.endedMs - this.startedMs,
+      counts: this.counts,
+      manual: this.params.manual,
+      ...(this.error === undefined ? {} : { error: this.error }),
+    };
+  }
+}
+
+/**
+ * Finishes the runs that ended during one turn, in the next one: by then every run whose claim had
+ * come back has started (when many watchers share a slot, their start is what is late, not their
+ * end), and the releases and records of all of them go out together.
+ */
+class Finisher {
+  #queue: Run[] = [];
+  #scheduled = false;
+
+  constructor(private readonly ctx: SchedulerContext) {}
+
+  push(run: Run): void {
+    this.#queue.push(run);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const runs = this.#queue;
+    this.#queue = [];
+    const items: FinishedRun[] = [];
+    for (const run of runs) items.push({ lease: run.lease, record: run.record() });
+    // Still watching the leases while releasing: one that ran out during the run (a stalled event
+    // loop the keeper could not see) is reported lost then (the release checks that first).
+    const done = finishRuns(this.ctx.coordinator, items, (r, err) =>
+      this.ctx.logger.debug(
+        { event: 'last-run.unsaved', watcher: r.record.watcher, err },
+        'could not store the last-run record',
+      ),
+    );
+    for (const run of runs) run.log();
+    done.then(
+      () => {
+        for (const run of runs) run.finished();
+      },
+      // finishRuns never rejects; this is the belt to its braces (a run must leave the table).
+      () => {
+        for (const run of runs) run.finished();
+      },
+    );
+  }
+}
+
+const finishers = new WeakMap<SchedulerContext, Finisher>();
+
+function finisherOf(ctx: SchedulerContext): Finisher {
+  let f = finishers.get(ctx);
+  if (f === undefined) {
+    f = new Finisher(ctx);
+    finishers.set(ctx, f);
+  }
+  return f;
+}
+
+/** Settings per config (and dry-run override): shared by the runs of one config, never mutated. */
+const settingsCache = new WeakMap<WatcherConfig, RunSettings>();
+
+function settingsOf(config: WatcherConfig, dryRun: boolean | undefined): RunSettings {
+  if (dryRun !== undefined && dryRun !== config.dryRun) return { dryRun, batchSize: config.batchSize };
+  let s = settingsCache.get(config);
+  if (s === undefined) {
+    s = Object.freeze({ dryRun: config.dryRun, batchSize: config.batchSize });
+    settingsCache.set(config, s);
+  }
+  return s;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-/** One promise per event-loop turn that resolves in the next one: shared by every run ending now. */
-let turn: Promise<void> | undefined;
-function nextTurn(): Promise<void> {
-  turn ??= new Promise<void>((resolve) =>
-    setImmediate(() => {
-      turn = undefined;
-      resolve();
-    }),
-  );
-  return turn;
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

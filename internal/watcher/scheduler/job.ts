@@ -101,10 +101,20 @@ export class Job {
 
   /** Arms a cron or fixed-rate slot, a claim lead early (see {@link MAX_CLAIM_LEAD_MS}). */
   #armSlot(slotMs: number): void {
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    if (!this.#active || this.ctx.stopping || !Number.isFinite(slotMs)) return;
     const gap = this.schedule.intervalMs ?? this.schedule.next(slotMs) - slotMs;
     const lead = Number.isFinite(gap) ? Math.min(MAX_CLAIM_LEAD_MS, Math.floor(gap / 4)) : 0;
-    this.#arm(slotMs, (s) => this.#onDue(s), lead);
+    this.#slotMs = slotMs;
+    this.#timer = setTimerAt(this.ctx.clock, slotMs - lead, this.#fireSlot);
   }
+
+  /** The timer of {@link #armSlot}: one function per job, not one per slot. */
+  readonly #fireSlot = (): void => {
+    this.#timer = undefined;
+    if (this.#slotMs !== undefined) this.#onDue(this.#slotMs);
+  };
 
   /**
    * A cron or fixed-rate slot is due (or a claim lead away): run the latest due slot, count the
@@ -142,7 +152,7 @@ export class Job {
         cause: 'late',
       });
     }
-    if (runLatest) this.#track(this.#runner.runSlot(latest, { startAtMs: latest }).then(() => undefined));
+    if (runLatest) this.#runner.queueSlot(latest);
   }
 
   /** At start-up: run the latest slot inside the catch-up window if nobody ran it; else count gaps. */
@@ -296,13 +306,12 @@ export class Job {
   }
 
   #track(p: Promise<void>): void {
-    this.ctx.track({
-      watcher: this.name,
-      done: p.catch((err: unknown) =>
+    this.ctx.track(
+      this.name,
+      p.catch((err: unknown) =>
         this.ctx.logger.error({ event: 'scheduler.error', watcher: this.name, err }, 'scheduler error'),
       ),
-      lease: undefined,
-    });
+    );
   }
 }
 

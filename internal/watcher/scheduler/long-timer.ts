@@ -20,8 +20,25 @@ export interface LongTimer {
 }
 
 interface TimerGroup {
-  readonly fns: Set<() => void>;
+  readonly entries: Set<GroupEntry>;
   readonly timer: LongTimer;
+}
+
+/** One caller's place in a shared timer (an object, not closures: a thousand are made a second). */
+class GroupEntry implements LongTimer {
+  constructor(
+    readonly atMs: number,
+    readonly fn: () => void,
+    private readonly group: TimerGroup,
+    private readonly shared: Map<number, TimerGroup>,
+  ) {}
+
+  cancel(): void {
+    const { entries, timer } = this.group;
+    if (!entries.delete(this) || entries.size > 0) return;
+    timer.cancel();
+    if (this.shared.get(this.atMs) === this.group) this.shared.delete(this.atMs);
+  }
 }
 
 /** Shared timers per clock and instant (default chunk only). */
@@ -51,12 +68,12 @@ export function setTimerAt(
   const shared = byAt;
   let group = shared.get(atMs);
   if (group === undefined) {
-    const fns = new Set<() => void>();
+    const entries = new Set<GroupEntry>();
     const timer = singleTimerAt(clock, atMs, () => {
       shared.delete(atMs);
-      for (const f of fns) {
+      for (const e of entries) {
         try {
-          f();
+          e.fn();
         } catch (err) {
           queueMicrotask(() => {
             throw err;
@@ -64,20 +81,12 @@ export function setTimerAt(
         }
       }
     });
-    group = { fns, timer };
+    group = { entries, timer };
     shared.set(atMs, group);
   }
-  const { fns, timer } = group;
-  const entry = (): void => fn();
-  fns.add(entry);
-  return {
-    atMs,
-    cancel: () => {
-      if (!fns.delete(entry) || fns.size > 0) return;
-      timer.cancel();
-      if (shared.get(atMs)?.fns === fns) shared.delete(atMs);
-    },
-  };
+  const entry = new GroupEntry(atMs, fn, group, shared);
+  group.entries.add(entry);
+  return entry;
 }
 
 function singleTimerAt(

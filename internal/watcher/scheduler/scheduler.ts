@@ -64,12 +64,11 @@ export class Scheduler {
     this.#state = 'stopping';
     for (const job of this.#jobs.values()) job.stop();
     this.#ctx.stopController.abort(new Error('the daemon is shutting down'));
-    const pending = [...this.#ctx.inFlight];
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs);
     });
-    await Promise.race([Promise.allSettled(pending.map((p) => p.done)), timedOut]);
+    await Promise.race([this.#ctx.drained(), timedOut]);
     clearTimeout(timer);
     const left = [...this.#ctx.inFlight].filter((p) => p.lease !== undefined);
     await Promise.allSettled(left.map((p) => p.lease?.release() ?? Promise.resolve()));
@@ -109,7 +108,7 @@ export class Scheduler {
           : `the lock backend is unreachable: ${String((r.error as Error | undefined)?.message ?? r.error)}`,
       };
     }
-    const running = executeRun(ctx, {
+    const run = await executeRun(ctx, {
       watcher: job.watcher,
       config: job.config,
       slotMs,
@@ -117,8 +116,6 @@ export class Scheduler {
       manual: true,
       ...(opts.dryRun === undefined ? {} : { dryRun: opts.dryRun }),
     });
-    ctx.track({ watcher: name, done: running, lease: r.lease });
-    const run = await running;
     return {
       result: run.result,
       counts: run.counts,

@@ -3,11 +3,12 @@
  * lease, run it under that lease, and (fixed-delay) move the chain to the run's end.
  */
 import type { WatcherConfig } from '../config.js';
-import type { ClaimLeaseResult, Lease, LeaseScope } from '../lock/coordinator.js';
+import type { ClaimLeaseResult, ClaimRequest, Lease, LeaseScope } from '../lock/coordinator.js';
+import { claimAndLeaseMany } from '../lock/coordinator.js';
 import type { AnyWatcher } from '../watcher/registry.js';
-import type { InFlight, SchedulerContext } from './context.js';
+import type { SchedulerContext } from './context.js';
 import { sleep, waitUntil } from './context.js';
-import { executeRun } from './execute-run.js';
+import { executeRun, startRun } from './execute-run.js';
 import type { ExecutedRun } from './execute-run.js';
 import type { Schedule } from './spec.js';
 
@@ -36,6 +37,14 @@ export type SlotOutcome =
 /** The watcher, config and schedule as they are now (a reload may change them between slots). */
 export type CurrentEntry = () => { watcher: AnyWatcher; config: WatcherConfig; schedule: Schedule };
 
+/** One slot of one watcher on its way: what was asked of the coordinator, and for whom. */
+interface SlotClaim extends ClaimRequest {
+  readonly runner: SlotRunner;
+  readonly entry: ReturnType<CurrentEntry>;
+}
+
+const RUNNING: LeaseScope = { kind: 'running' };
+
 /** Runs slots of one watcher. */
 export class SlotRunner {
   /** A slot of this instance waits for the running one (overlap delay). */
@@ -47,6 +56,24 @@ export class SlotRunner {
   ) {}
 
   /**
+   * A cron or fixed-rate slot, claimed now (ahead of its time) and run at `slotMs`. The claims of
+   * all watchers queued in one turn go to the coordinator together (see {@link ClaimBatch}); a slot
+   * that is not simply claimed and leased goes on as {@link runSlot} would.
+   */
+  queueSlot(slotMs: number): void {
+    if (this.ctx.stopping) return;
+    const entry = this.current();
+    claimBatchOf(this.ctx).add({
+      runner: this,
+      entry,
+      watcher: entry.watcher.name,
+      slotMs,
+      retainMs: this.#retainMs(entry.schedule, slotMs),
+      scope: this.#scope(entry, slotMs),
+    });
+  }
+
+  /**
    * Claims and runs one slot. Never rejects.
    * @param opts.chainEnd fixed-delay: the chain end this slot follows (moved to the run's end after).
    * @param opts.startAtMs claimed early: the run waits for this instant (the slot time) to start.
@@ -55,32 +82,43 @@ export class SlotRunner {
     slotMs: number,
     opts: { chainEnd?: number | undefined; startAtMs?: number } = {},
   ): Promise<SlotOutcome> {
-    const { watcher, config, schedule } = this.current();
-    const name = watcher.name;
+    const entry = this.current();
     if (this.ctx.stopping) return { kind: 'skipped' };
-    const scope: LeaseScope =
-      config.overlap === 'allow' && schedule.mode !== 'fixed-delay'
-        ? { kind: 'slot', slotMs }
-        : { kind: 'running' };
+    const claim: SlotClaim = {
+      runner: this,
+      entry,
+      watcher: entry.watcher.name,
+      slotMs,
+      retainMs: this.#retainMs(entry.schedule, slotMs),
+      scope: this.#scope(entry, slotMs),
+    };
     // Claim and lease in one step (one round trip on Redis); the lease is only taken when claimed.
-    const claim = (): Promise<ClaimLeaseResult> =>
-      this.ctx.coordinator.claimAndLease(name, slotMs, this.#retainMs(schedule, slotMs), scope);
-    let r = await claim();
+    const r = await this.ctx.coordinator.claimAndLease(claim.watcher, slotMs, claim.retainMs, claim.scope);
+    return this.afterClaim(claim, r, opts);
+  }
+
+  /** The rest of {@link runSlot} once the first claim answered. Never rejects. */
+  async afterClaim(
+    c: SlotClaim,
+    first: ClaimLeaseResult,
+    opts: { chainEnd?: number | undefined; startAtMs?: number },
+  ): Promise<SlotOutcome> {
+    const { watcher, config, schedule } = c.entry;
+    const { watcher: name, slotMs, scope } = c;
+    let r = first;
     if (r.claim === 'taken' && opts.startAtMs !== undefined && this.ctx.clock.now() < opts.startAtMs) {
       // Another instance claimed the slot ahead of its time. If that instance stops before the
       // slot time it gives the slot back (below): look once more just after the slot time.
       await waitUntil(this.ctx, opts.startAtMs + RECHECK_AFTER_SLOT_MS);
-      if (!this.ctx.stopping) r = await claim();
+      if (!this.ctx.stopping) r = await this.ctx.coordinator.claimAndLease(name, slotMs, c.retainMs, scope);
     }
     if (r.claim !== 'claimed') {
       this.ctx.skipped(name, slotMs, r.claim === 'taken' ? 'claimed' : 'backend-unavailable');
       return r.claim === 'taken' ? { kind: 'claimed-elsewhere' } : { kind: 'skipped' };
     }
-    const inFlight: InFlight = { watcher: name, done: Promise.resolve(), lease: undefined };
     let lease: Lease | 'held' | 'unavailable' =
       r.lease.outcome === 'acquired' ? r.lease.lease : r.lease.outcome;
-    if (lease === 'held' && config.overlap === 'delay')
-      lease = await this.#waitForRunning(name, slotMs, inFlight);
+    if (lease === 'held' && config.overlap === 'delay') lease = await this.#waitForRunning(name, slotMs);
     if (lease === 'held' && config.overlap === 'skip')
       lease = await this.#retryBriefly(name, slotMs, scope, schedule);
     if (lease === 'held' || lease === 'unavailable') {
@@ -89,15 +127,18 @@ export class SlotRunner {
     }
     if (opts.startAtMs !== undefined) await waitUntil(this.ctx, opts.startAtMs);
     if (this.ctx.stopping) {
-      // Claimed but not started: give the slot back, so that an instance that stays can take it.
-      await Promise.all([lease.release(), this.ctx.coordinator.unclaimSlot(name, slotMs, r.token)]);
+      await giveBack(this.ctx, name, slotMs, lease, r.token);
       return { kind: 'skipped' };
     }
-    const running = executeRun(this.ctx, { watcher, config, slotMs, lease, manual: false, inFlight });
-    this.ctx.track({ ...inFlight, done: running, lease });
-    const run = await running;
+    const run = await executeRun(this.ctx, { watcher, config, slotMs, lease, manual: false });
     if (schedule.mode !== 'fixed-delay') return { kind: 'ran', run, chainEnd: undefined };
     return { kind: 'ran', run, chainEnd: await this.#advanceChain(name, opts.chainEnd, run.endedMs) };
+  }
+
+  #scope(entry: ReturnType<CurrentEntry>, slotMs: number): LeaseScope {
+    return entry.config.overlap === 'allow' && entry.schedule.mode !== 'fixed-delay'
+      ? { kind: 'slot', slotMs }
+      : RUNNING;
   }
 
   async #lease(name: string, scope: LeaseScope): Promise<Lease | 'held' | 'unavailable'> {
@@ -123,16 +164,11 @@ export class SlotRunner {
   }
 
   /** Overlap delay: at most one slot waits, cluster-wide (the "waiting" lease), polling the running one. */
-  async #waitForRunning(
-    name: string,
-    slotMs: number,
-    inFlight: InFlight,
-  ): Promise<Lease | 'held' | 'unavailable'> {
+  async #waitForRunning(name: string, slotMs: number): Promise<Lease | 'held' | 'unavailable'> {
     if (this.#waiting) return 'held';
     const marker = await this.#lease(name, { kind: 'waiting' });
     if (typeof marker === 'string') return marker;
     this.#waiting = true;
-    inFlight.lease = marker;
     this.ctx.logger.info(
       {
         event: 'run.delayed',
@@ -179,4 +215,99 @@ export class SlotRunner {
     const base = Math.max(this.ctx.coordinator.leaseMs, Number.isFinite(gap) ? gap : 0);
     return Math.max(MIN_CLAIM_RETAIN_MS, base * CLAIM_RETAIN_FACTOR);
   }
+}
+
+/** Claimed but not started (the instance stops): give the slot back, so an instance that stays can take it. */
+function giveBack(
+  ctx: SchedulerContext,
+  name: string,
+  slotMs: number,
+  lease: Lease,
+  token: string,
+): Promise<unknown> {
+  return Promise.all([lease.release(), ctx.coordinator.unclaimSlot(name, slotMs, token)]);
+}
+
+/**
+ * The cron and fixed-rate slots queued during one event-loop turn (timers of watchers due at the
+ * same instant fire in the same turn): claimed together in the next turn, and those claimed and
+ * leased started together at their slot time, without a promise chain per slot. The others (taken
+ * ahead of time elsewhere, overlap, backend trouble) go on one by one through
+ * {@link SlotRunner.afterClaim}.
+ */
+class ClaimBatch {
+  #queue: SlotClaim[] = [];
+  #scheduled = false;
+
+  constructor(private readonly ctx: SchedulerContext) {}
+
+  add(claim: SlotClaim): void {
+    this.#queue.push(claim);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const claims = this.#queue;
+    this.#queue = [];
+    // One in-flight entry for the whole batch until its runs have started (or were given back):
+    // shutdown waits for it, and each run then counts on its own.
+    this.#track('(slot claims)', this.#claim(claims));
+  }
+
+  #track(name: string, p: Promise<unknown>): void {
+    this.ctx.track(
+      name,
+      p.catch((err: unknown) =>
+        this.ctx.logger.error({ event: 'scheduler.error', watcher: name, err }, 'scheduler error'),
+      ),
+    );
+  }
+
+  async #claim(claims: readonly SlotClaim[]): Promise<void> {
+    const ctx = this.ctx;
+    const results = await claimAndLeaseMany(ctx.coordinator, claims);
+    let ready: Array<{ claim: SlotClaim; lease: Lease; token: string }> | undefined;
+    for (let i = 0; i < claims.length; i++) {
+      const c = claims[i] as SlotClaim;
+      const r = results[i] as ClaimLeaseResult;
+      if (r.claim === 'claimed' && r.lease.outcome === 'acquired')
+        (ready ??= []).push({ claim: c, lease: r.lease.lease, token: r.token });
+      else {
+        this.#track(c.watcher, c.runner.afterClaim(c, r, { startAtMs: c.slotMs }));
+      }
+    }
+    if (ready === undefined) return;
+    // Slots of one batch are nearly always one instant; start each instant's runs together.
+    ready.sort((a, b) => a.claim.slotMs - b.claim.slotMs);
+    let i = 0;
+    while (i < ready.length) {
+      const slotMs = (ready[i] as { claim: SlotClaim }).claim.slotMs;
+      await waitUntil(ctx, slotMs);
+      const givingBack: Promise<unknown>[] = [];
+      for (; i < ready.length; i++) {
+        const { claim, lease, token } = ready[i] as { claim: SlotClaim; lease: Lease; token: string };
+        if (claim.slotMs !== slotMs) break;
+        if (ctx.stopping) givingBack.push(giveBack(ctx, claim.watcher, claim.slotMs, lease, token));
+        else {
+          const { watcher, config } = claim.entry;
+          startRun(ctx, { watcher, config, slotMs: claim.slotMs, lease, manual: false });
+        }
+      }
+      if (givingBack.length > 0) await Promise.all(givingBack);
+    }
+  }
+}
+
+const claimBatches = new WeakMap<SchedulerContext, ClaimBatch>();
+
+function claimBatchOf(ctx: SchedulerContext): ClaimBatch {
+  let b = claimBatches.get(ctx);
+  if (b === undefined) {
+    b = new ClaimBatch(ctx);
+    claimBatches.set(ctx, b);
+  }
+  return b;
 }
