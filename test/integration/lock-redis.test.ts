@@ -175,7 +175,7 @@ void describe('Redis coordinator (real Redis)', () => {
       retainMs: 60_000,
       scope: watcher === 'w3' ? ({ kind: 'slot', slotMs: slot } as const) : ({ kind: 'running' } as const),
     }));
-    const results = await a.claimAndLeaseMany(requests);
+    const results = await a.claimAndLeaseMany!(requests);
     assert.equal(results.length, 250);
     assert.equal(results[1]!.claim, 'taken');
     const r2 = results[2]!;
@@ -187,7 +187,7 @@ void describe('Redis coordinator (real Redis)', () => {
     const leased = results.filter((r) => r.claim === 'claimed' && r.lease.outcome === 'acquired');
     assert.equal(leased.length, 248);
     // The claims and leases are real keys: a second coordinator finds all of them taken or held.
-    const again = await b.claimAndLeaseMany(requests);
+    const again = await b.claimAndLeaseMany!(requests);
     assert.equal(again.filter((r) => r.claim === 'taken').length, 250);
     assert.equal(await b.isRunning('w0'), true);
     const r3 = results[3]!;

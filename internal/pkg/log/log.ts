@@ -1,7 +1,9 @@
 /**
  * Logging: pino, JSON lines by default, `console` for people (pino-pretty). Secrets are redacted at
- * the root logger, so no child or call site can leak them. Writes are synchronous so nothing is lost
- * when the process exits right after logging (a daemon logs little; correctness beats throughput).
+ * the root logger, so no child or call site can leak them. Writes are synchronous and happen at the
+ * end of the event-loop turn that logged them, all lines of the turn in one write (a thousand runs
+ * ending together: one write, not a thousand); whatever a turn leaves is written when the process
+ * exits, so nothing is lost when it exits right after logging.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -38,7 +40,9 @@ export function scrubSecrets<T>(value: T, depth: number = SCRUB_DEPTH): T {
   if (typeof value !== 'object' || value === null) return value;
   let copy: Record<string, unknown> | unknown[] | undefined;
   const source = value as Record<string, unknown>;
-  for (const key of Object.keys(source)) {
+  // for-in with an own-property check: no array of keys per line.
+  for (const key in source) {
+    if (!Object.prototype.hasOwnProperty.call(source, key)) continue;
     const v = source[key];
     let next: unknown = v;
     if (key === SECRET_KEY && v !== undefined && v !== null && v !== '') next = CENSOR;
@@ -83,9 +87,50 @@ function destination(path: string): DestinationStream {
   return pino.destination({ dest: path, sync: true, append: true });
 }
 
+/**
+ * Lines logged during one event-loop turn, written together (synchronously) when it ends. A process
+ * that exits before then writes them from its `exit` handler (see {@link pending}).
+ */
+class TurnBuffer implements DestinationStream {
+  #lines: string[] = [];
+  #scheduled = false;
+  readonly #ref = new WeakRef(this);
+
+  constructor(private readonly dest: DestinationStream) {}
+
+  write(line: string): void {
+    this.#lines.push(line);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    pending.add(this.#ref);
+    setImmediate(this.#flushNow);
+  }
+
+  /** pino's `logger.flush()`. */
+  flush(cb?: (err?: Error) => void): void {
+    this.#flushNow();
+    cb?.();
+  }
+
+  readonly #flushNow = (): void => {
+    this.#scheduled = false;
+    pending.delete(this.#ref);
+    if (this.#lines.length === 0) return;
+    const text = this.#lines.length === 1 ? (this.#lines[0] as string) : this.#lines.join('');
+    this.#lines = [];
+    this.dest.write(text);
+  };
+}
+
+/** Buffers with lines not yet written; the `exit` handler writes them. */
+const pending = new Set<WeakRef<TurnBuffer>>();
+process.on('exit', () => {
+  for (const ref of pending) ref.deref()?.flush();
+});
+
 function stream(path: string, format: LogOptions['format']): DestinationStream {
   const dest = destination(path);
-  if (format === 'json') return dest;
+  if (format === 'json') return new TurnBuffer(dest);
   // Required on demand: pino-pretty is only for people at a terminal, and slows every start-up.
   const pinoPretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   return pinoPretty({ destination: dest, sync: true, colorize: false, translateTime: 'SYS:standard' });

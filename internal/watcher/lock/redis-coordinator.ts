@@ -219,7 +219,16 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
     if (k === undefined) lastRunKeys.set(watcher, (k = keys.lastRun(watcher)));
     return k;
   };
-  const retainText = (retainMs: number): string => String(Math.max(1, Math.ceil(retainMs)));
+  // Watchers due together mostly share a retention: format the last one once.
+  let lastRetainMs = Number.NaN;
+  let lastRetainText = '';
+  const retainText = (retainMs: number): string => {
+    if (retainMs !== lastRetainMs) {
+      lastRetainText = String(Math.max(1, Math.ceil(retainMs)));
+      lastRetainMs = retainMs;
+    }
+    return lastRetainText;
+  };
 
   /**
    * One claim/lease attempt on every server. `claimValue` '' asks for the lease only; `lease`

@@ -201,10 +201,16 @@ export class SchedulerContext {
   }
 }
 
-/** ISO 8601, UTC. */
+/** ISO 8601, UTC. The last one is kept: the runs of one slot all format the same instant. */
 export function iso(ms: number): string {
-  return new Date(ms).toISOString();
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
 }
+let lastIsoMs = Number.NaN;
+let lastIso = '';
 
 /** Waits on the scheduler's clock; ends early when the scheduler stops. */
 export function sleep(ctx: SchedulerContext, ms: number): Promise<void> {
