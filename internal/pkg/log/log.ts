@@ -148,6 +148,18 @@ function scrubChildBindings(root: Logger): Logger {
   return root;
 }
 
+/** pino's ISO `time`, formatted once per millisecond (runs ending together log in the same one). */
+let timestampMs = Number.NaN;
+let timestampText = '';
+function isoTimestamp(): string {
+  const now = Date.now();
+  if (now !== timestampMs) {
+    timestampText = `,"time":"${new Date(now).toISOString()}"`;
+    timestampMs = now;
+  }
+  return timestampText;
+}
+
 /** Builds the root logger. @throws Error when a log file cannot be opened (a config problem). */
 export function createLogger(opts: LogOptions): Logger {
   const paths = opts.outputPaths.length > 0 ? opts.outputPaths : ['stdout'];
@@ -159,7 +171,7 @@ export function createLogger(opts: LogOptions): Logger {
     {
       level: opts.level,
       base: opts.base ?? null,
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTimestamp,
       formatters: { level: (label) => ({ level: label }), ...scrubbing.formatters },
       serializers: scrubbing.serializers,
       // Extra paths in pino's syntax, when a caller asks for them (the slow path, see scrubbing).

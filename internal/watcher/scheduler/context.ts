@@ -24,11 +24,8 @@ export interface InFlight {
   readonly watcher: string;
   /** The lease `stop()` releases if the entry is still in flight when its timeout ends. */
   lease: Lease | undefined;
-}
-
-/** Something shutdown aborts: a run's context. */
-export interface Abortable {
-  abort(reason: unknown): void;
+  /** A run: fires its AbortSignal (shutdown). */
+  abort?(reason: unknown): void;
 }
 
 /** Shared state of one scheduler. */
@@ -36,8 +33,6 @@ export class SchedulerContext {
   readonly stopController = new AbortController();
   readonly inFlight = new Set<InFlight>();
   readonly stats = new Map<string, WatcherStats>();
-  /** The runs in flight: shutdown aborts them all (one listener, not one per run). */
-  readonly runControllers = new Set<Abortable>();
   /** Resolvers of {@link drained} promises, called when {@link inFlight} empties. */
   #drainWaiters: Array<() => void> = [];
   readonly #watcherLoggers = new Map<string, Logger>();
@@ -56,7 +51,8 @@ export class SchedulerContext {
     this.stopController.signal.addEventListener(
       'abort',
       () => {
-        for (const c of this.runControllers) c.abort(this.stopController.signal.reason);
+        // The runs in flight: one listener for all of them, not one per run.
+        for (const entry of this.inFlight) entry.abort?.(this.stopController.signal.reason);
       },
       { once: true },
     );

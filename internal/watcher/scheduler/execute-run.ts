@@ -11,7 +11,7 @@ import type { WatcherConfig } from '../config.js';
 import type { FinishedRun, LastRunRecord, Lease } from '../lock/coordinator.js';
 import { finishRuns } from '../lock/coordinator.js';
 import type { AnyWatcher, RunContext, RunCounts, RunSettings } from '../watcher/registry.js';
-import type { Abortable, InFlight, SchedulerContext } from './context.js';
+import type { InFlight, SchedulerContext } from './context.js';
 import { iso } from './context.js';
 import type { RunFinishedInfo, RunResult } from './types.js';
 
@@ -53,7 +53,6 @@ export function startRun(
 ): void {
   const run = new Run(ctx, p, onFinished);
   ctx.enter(run);
-  ctx.runControllers.add(run.context);
   if (ctx.stopController.signal.aborted) run.context.abort(ctx.stopController.signal.reason);
   const events = ctx.logger;
   // Debug: the contract is one info line per finished run (DESIGN §7); starts double the log volume.
@@ -90,7 +89,7 @@ const NOT_ABORTED: unknown = Symbol('not aborted');
  * What the watcher gets. The AbortSignal is made when the watcher first asks for it (already
  * aborted if the run was): most short runs never look, and a controller per run is garbage.
  */
-class Context implements RunContext<object>, Abortable {
+class Context implements RunContext<object> {
   #controller: AbortController | undefined;
   #reason: unknown = NOT_ABORTED;
 
@@ -137,6 +136,7 @@ class Run implements InFlight {
   error: string | undefined;
   failure: unknown;
   #unwatch: (() => void) | undefined;
+  #ended = false;
 
   constructor(
     readonly ctx: SchedulerContext,
@@ -161,6 +161,11 @@ class Run implements InFlight {
     else this.#unwatch = params.lease.onLost(() => this.#onLost());
   }
 
+  /** Shutdown (see {@link InFlight.abort}); a run that has ended keeps its result. */
+  abort(reason: unknown): void {
+    if (!this.#ended) this.context.abort(reason);
+  }
+
   #onLost(): void {
     const { lease, slotMs } = this.params;
     if (lease.lost)
@@ -173,6 +178,7 @@ class Run implements InFlight {
 
   /** The watcher's promise settled: queue the bookkeeping for the end of this turn. */
   end(result: RunResult, counts: RunCounts, failure: unknown): void {
+    this.#ended = true;
     this.endedMs = this.ctx.clock.now();
     this.result = result;
     this.counts = counts;
@@ -180,7 +186,6 @@ class Run implements InFlight {
       this.failure = failure;
       this.error = failure instanceof Error ? failure.message : String(failure);
     }
-    this.ctx.runControllers.delete(this.context);
     finisherOf(this.ctx).push(this);
   }
 
