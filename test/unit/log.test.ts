@@ -58,3 +58,38 @@ void describe('log redaction', () => {
     assert.deepEqual(scrubSecrets({ password: '', other: 1 }), { password: '', other: 1 });
   });
 });
+
+void describe('log writes', () => {
+  void it('writes the lines of a turn by its end, and those of a process exiting in the same turn', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'iamw-log-'));
+    try {
+      const file = join(dir, 'turn.log');
+      const logger = createLogger({ level: 'info', format: 'json', outputPaths: [file] });
+      for (let i = 0; i < 3; i++) logger.info({ i }, 'line');
+      await new Promise((r) => setImmediate(r));
+      const lines = (await readFile(file, 'utf8')).trim().split('\n');
+      assert.deepEqual(
+        lines.map((l) => (JSON.parse(l) as { i: number }).i),
+        [0, 1, 2],
+      );
+      // A process that logs and exits at once (a fatal error path): the exit handler writes the line.
+      const exiting = join(dir, 'exit.log');
+      const module = new URL('../../internal/pkg/log/log.ts', import.meta.url).href;
+      const script = [
+        `const { createLogger } = await import(${JSON.stringify(module)});`,
+        `const logger = createLogger({ level: 'info', format: 'json', outputPaths: [${JSON.stringify(exiting)}] });`,
+        `logger.error({ event: 'fatal' }, 'last words');`,
+        'process.exit(3);',
+      ].join('\n');
+      const { spawnSync } = await import('node:child_process');
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        encoding: 'utf8',
+      });
+      assert.equal(child.status, 3, child.stderr);
+      const last = JSON.parse((await readFile(exiting, 'utf8')).trim()) as { event: string; msg: string };
+      assert.deepEqual([last.event, last.msg], ['fatal', 'last words']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

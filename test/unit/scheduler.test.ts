@@ -5,7 +5,7 @@ import type { Pool } from 'mysql2/promise';
 import { ManualClock } from '../../internal/watcher/scheduler/clock.js';
 import { Scheduler } from '../../internal/watcher/scheduler/scheduler.js';
 import type { SchedulerHooks } from '../../internal/watcher/scheduler/scheduler.js';
-import { createLocalCoordinator } from '../../internal/watcher/lock/index.js';
+import { claimAndLeaseMany, createLocalCoordinator, finishRuns } from '../../internal/watcher/lock/index.js';
 import type { Coordinator } from '../../internal/watcher/lock/index.js';
 import type { WatcherConfig } from '../../internal/watcher/config.js';
 import { watcherConfig } from '../helpers/watcher-config.js';
@@ -129,6 +129,45 @@ void describe('Scheduler (manual clock, local coordinator)', () => {
       h.scheduler.nextSlots('a', 3).map((d) => d.getTime() - T0),
       [6000, 7000, 8000],
     );
+    assert.deepEqual(await h.scheduler.stop(1000), { abandoned: 0 });
+  });
+
+  void test('watchers due together are claimed in one batch and finished in one batch', async () => {
+    const clock = new ManualClock(T0 + 500);
+    const local = createLocalCoordinator({ instanceId: 'i1', clock, leaseMs: 30_000 });
+    const claimBatches: number[] = [];
+    const finishBatches: number[] = [];
+    const coordinator: Coordinator = {
+      ...local,
+      claimAndLeaseMany: (requests) => {
+        claimBatches.push(requests.length);
+        return claimAndLeaseMany(local, requests);
+      },
+      finishRuns: (runs) => {
+        finishBatches.push(runs.length);
+        return finishRuns(local, runs);
+      },
+    };
+    const names = Array.from({ length: 50 }, (_, i) => `w${i}`);
+    const h = harness(
+      names.map((n) => ({ config: config(n) })),
+      { clock, coordinator },
+    );
+    h.scheduler.start();
+    await h.clock.advance(2_000);
+    assert.deepEqual(claimBatches, [50, 50], 'one claim batch per slot');
+    assert.deepEqual(finishBatches, [50, 50], 'the runs of a slot finish in one batch');
+    assert.equal(h.starts.length, 100);
+    assert.ok(
+      h.starts.every((s) => s.at === s.slot),
+      'every run starts at its slot',
+    );
+    const records = await Promise.all(names.map((n) => local.lastRun(n)));
+    assert.ok(
+      records.every((r) => r?.slotMs === T0 + 2000 && r.result === 'ok'),
+      'every last-run record stored',
+    );
+    assert.equal(await local.isRunning('w0'), false, 'leases released');
     assert.deepEqual(await h.scheduler.stop(1000), { abandoned: 0 });
   });
 
