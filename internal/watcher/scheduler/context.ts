@@ -197,6 +197,20 @@ export class SchedulerContext {
   }
 }
 
+/** The one `T` of a scheduler context, made on first use (helpers kept beside the context, not in it). */
+export function perContext<T>(
+  cache: WeakMap<SchedulerContext, T>,
+  ctx: SchedulerContext,
+  make: new (ctx: SchedulerContext) => T,
+): T {
+  let value = cache.get(ctx);
+  if (value === undefined) {
+    value = new make(ctx);
+    cache.set(ctx, value);
+  }
+  return value;
+}
+
 /** ISO 8601, UTC. The last one is kept: the runs of one slot all format the same instant. */
 export function iso(ms: number): string {
   if (ms !== lastIsoMs) {

@@ -12,7 +12,7 @@ import type { FinishedRun, LastRunRecord, Lease } from '../lock/coordinator.js';
 import { finishRuns } from '../lock/coordinator.js';
 import type { AnyWatcher, RunContext, RunCounts, RunSettings } from '../watcher/registry.js';
 import type { InFlight, SchedulerContext } from './context.js';
-import { iso } from './context.js';
+import { iso, perContext } from './context.js';
 import type { RunFinishedInfo, RunResult } from './types.js';
 
 /** What a finished run reports back to its caller. */
@@ -186,7 +186,7 @@ class Run implements InFlight {
       this.failure = failure;
       this.error = failure instanceof Error ? failure.message : String(failure);
     }
-    finisherOf(this.ctx).push(this);
+    perContext(finishers, this.ctx, Finisher).push(this);
   }
 
   record(): LastRunRecord {
@@ -303,15 +303,6 @@ class Finisher {
 }
 
 const finishers = new WeakMap<SchedulerContext, Finisher>();
-
-function finisherOf(ctx: SchedulerContext): Finisher {
-  let f = finishers.get(ctx);
-  if (f === undefined) {
-    f = new Finisher(ctx);
-    finishers.set(ctx, f);
-  }
-  return f;
-}
 
 /** Settings per config (and dry-run override): shared by the runs of one config, never mutated. */
 const settingsCache = new WeakMap<WatcherConfig, RunSettings>();

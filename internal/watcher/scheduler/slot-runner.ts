@@ -7,7 +7,7 @@ import type { ClaimLeaseResult, ClaimRequest, Lease, LeaseScope } from '../lock/
 import { claimAndLeaseMany } from '../lock/coordinator.js';
 import type { AnyWatcher } from '../watcher/registry.js';
 import type { SchedulerContext } from './context.js';
-import { sleep, waitUntil } from './context.js';
+import { perContext, sleep, waitUntil } from './context.js';
 import { executeRun, startRun } from './execute-run.js';
 import type { ExecutedRun } from './execute-run.js';
 import type { Schedule } from './spec.js';
@@ -62,15 +62,24 @@ export class SlotRunner {
    */
   queueSlot(slotMs: number): void {
     if (this.ctx.stopping) return;
+    perContext(claimBatches, this.ctx, ClaimBatch).add(this.#claimOf(slotMs));
+  }
+
+  /** What to ask of the coordinator for `slotMs`, with the watcher's current entry. */
+  #claimOf(slotMs: number): SlotClaim {
     const entry = this.current();
-    claimBatchOf(this.ctx).add({
+    const scope: LeaseScope =
+      entry.config.overlap === 'allow' && entry.schedule.mode !== 'fixed-delay'
+        ? { kind: 'slot', slotMs }
+        : RUNNING;
+    return {
       runner: this,
       entry,
       watcher: entry.watcher.name,
       slotMs,
       retainMs: this.#retainMs(entry.schedule, slotMs),
-      scope: this.#scope(entry, slotMs),
-    });
+      scope,
+    };
   }
 
   /**
@@ -82,16 +91,8 @@ export class SlotRunner {
     slotMs: number,
     opts: { chainEnd?: number | undefined; startAtMs?: number } = {},
   ): Promise<SlotOutcome> {
-    const entry = this.current();
     if (this.ctx.stopping) return { kind: 'skipped' };
-    const claim: SlotClaim = {
-      runner: this,
-      entry,
-      watcher: entry.watcher.name,
-      slotMs,
-      retainMs: this.#retainMs(entry.schedule, slotMs),
-      scope: this.#scope(entry, slotMs),
-    };
+    const claim = this.#claimOf(slotMs);
     // Claim and lease in one step (one round trip on Redis); the lease is only taken when claimed.
     const r = await this.ctx.coordinator.claimAndLease(claim.watcher, slotMs, claim.retainMs, claim.scope);
     return this.afterClaim(claim, r, opts);
@@ -133,12 +134,6 @@ export class SlotRunner {
     const run = await executeRun(this.ctx, { watcher, config, slotMs, lease, manual: false });
     if (schedule.mode !== 'fixed-delay') return { kind: 'ran', run, chainEnd: undefined };
     return { kind: 'ran', run, chainEnd: await this.#advanceChain(name, opts.chainEnd, run.endedMs) };
-  }
-
-  #scope(entry: ReturnType<CurrentEntry>, slotMs: number): LeaseScope {
-    return entry.config.overlap === 'allow' && entry.schedule.mode !== 'fixed-delay'
-      ? { kind: 'slot', slotMs }
-      : RUNNING;
   }
 
   async #lease(name: string, scope: LeaseScope): Promise<Lease | 'held' | 'unavailable'> {
@@ -302,12 +297,3 @@ class ClaimBatch {
 }
 
 const claimBatches = new WeakMap<SchedulerContext, ClaimBatch>();
-
-function claimBatchOf(ctx: SchedulerContext): ClaimBatch {
-  let b = claimBatches.get(ctx);
-  if (b === undefined) {
-    b = new ClaimBatch(ctx);
-    claimBatches.set(ctx, b);
-  }
-  return b;
-}
