@@ -71,6 +71,9 @@ async function stall(
     { watcher: 'probe' },
     BLOCK_MS + 5000,
   );
+  // A line reaches the log at the end of the daemon's event-loop turn that logged it (and then goes
+  // through a pipe to this process), where the counter moved at once: give the line that long.
+  await sleep(250);
   const linesAfterScrape = stalled!.lines('lease.lost', 'probe').length;
   const missedMetric = await stalled!.metric(
     'iam_watcher_slots_missed_total',
