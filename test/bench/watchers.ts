@@ -388,46 +388,39 @@ function report(
   d: Details,
 ): void {
   const rate = (s: number): string => `${Math.round(r.rows / s).toLocaleString('en-US')}`;
+  // The daemon's row and its floor's row, alike for both watchers.
+  const rows = (w: Record<string, unknown>, child: ChildResult, floorChanged: number | undefined) => [
+    {
+      seconds: w['seconds'],
+      'rows/s': rate(child.seconds),
+      changed: w['changed'],
+      'longest stmt ms': w['longestStatementMs'],
+      statements: child.statements,
+      'RSS growth MB': w['rssGrowthMB'],
+      'purge after s': w['purgeSeconds'],
+      'with purge s': w['withPurgeSeconds'],
+    },
+    {
+      seconds: w['floorSeconds'],
+      changed: floorChanged,
+      'purge after s': w['floorPurgeSeconds'],
+      'with purge s': w['floorWithPurgeSeconds'],
+    },
+  ];
+  const [task, taskFloor] = rows(r.task, d.task, d.floorChanged[0]);
+  const [clean, cleanFloor] = rows(r.clean, d.clean, d.floorChanged[1]);
   console.log(`\nwatchers benchmark: ${r.rows} rows, batch-size ${d.batchSize}`);
   console.table({
-    'task (daemon)': {
-      seconds: r.task['seconds'],
-      'rows/s': rate(d.task.seconds),
-      changed: r.task['changed'],
-      'longest stmt ms': r.task['longestStatementMs'],
-      statements: d.task.statements,
-      'RSS growth MB': r.task['rssGrowthMB'],
-      'purge after s': r.task['purgeSeconds'],
-      'with purge s': r.task['withPurgeSeconds'],
-    },
-    'task floor (1 UPDATE)': {
-      seconds: r.task['floorSeconds'],
-      changed: d.floorChanged[0],
-      'purge after s': r.task['floorPurgeSeconds'],
-      'with purge s': r.task['floorWithPurgeSeconds'],
-    },
+    'task (daemon)': task,
+    'task floor (1 UPDATE)': taskFloor,
     'task Go original': {
       seconds: r.task['goOriginalSeconds'],
       scaled: r.task['goOriginalScaled'],
       'longest stmt ms': round(d.go.longestStatementMs, 1),
       'RSS growth MB': round(d.go.rssGrowthMB, 1),
     },
-    'clean (daemon)': {
-      seconds: r.clean['seconds'],
-      'rows/s': rate(d.clean.seconds),
-      changed: r.clean['changed'],
-      'longest stmt ms': r.clean['longestStatementMs'],
-      statements: d.clean.statements,
-      'RSS growth MB': r.clean['rssGrowthMB'],
-      'purge after s': r.clean['purgeSeconds'],
-      'with purge s': r.clean['withPurgeSeconds'],
-    },
-    'clean floor (1 DELETE)': {
-      seconds: r.clean['floorSeconds'],
-      changed: d.floorChanged[1],
-      'purge after s': r.clean['floorPurgeSeconds'],
-      'with purge s': r.clean['floorWithPurgeSeconds'],
-    },
+    'clean (daemon)': clean,
+    'clean floor (1 DELETE)': cleanFloor,
   });
   console.log(`longest task statement: ${d.task.longestStatement}`);
   console.log(`longest clean statement: ${d.clean.longestStatement}`);

@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pino, { type DestinationStream, type Logger, type StreamEntry } from 'pino';
 import { createRequire } from 'node:module';
+import { TurnQueue } from '../turn/turn-queue.js';
 
 export type { Logger } from 'pino';
 
@@ -92,34 +93,24 @@ function destination(path: string): DestinationStream {
  * that exits before then writes them from its `exit` handler (see {@link pending}).
  */
 class TurnBuffer implements DestinationStream {
-  #lines: string[] = [];
-  #scheduled = false;
   readonly #ref = new WeakRef(this);
+  readonly #lines = new TurnQueue<string>((lines) => {
+    pending.delete(this.#ref);
+    this.dest.write(lines.length === 1 ? (lines[0] as string) : lines.join(''));
+  });
 
   constructor(private readonly dest: DestinationStream) {}
 
   write(line: string): void {
-    this.#lines.push(line);
-    if (this.#scheduled) return;
-    this.#scheduled = true;
     pending.add(this.#ref);
-    setImmediate(this.#flushNow);
+    this.#lines.push(line);
   }
 
   /** pino's `logger.flush()`. */
   flush(cb?: (err?: Error) => void): void {
-    this.#flushNow();
+    this.#lines.drain();
     cb?.();
   }
-
-  readonly #flushNow = (): void => {
-    this.#scheduled = false;
-    pending.delete(this.#ref);
-    if (this.#lines.length === 0) return;
-    const text = this.#lines.length === 1 ? (this.#lines[0] as string) : this.#lines.join('');
-    this.#lines = [];
-    this.dest.write(text);
-  };
 }
 
 /** Buffers with lines not yet written; the `exit` handler writes them. */

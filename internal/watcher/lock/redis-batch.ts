@@ -6,6 +6,7 @@
  * watchers live in different hash slots) every item is its own call.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { TurnQueue } from '../../pkg/turn/turn-queue.js';
 
 /** A Redis client the coordinator can use: a single server (standalone, Sentinel) or a Cluster. */
 export type RedisLike = Redis | Cluster;
@@ -47,8 +48,7 @@ export function scriptOf(client: RedisLike, name: string, lua: string): ScriptFn
 export class ScriptBatcher {
   readonly #call: ScriptFn;
   readonly #cluster: boolean;
-  #queue: Pending[] = [];
-  #scheduled = false;
+  readonly #queue = new TurnQueue<Pending>((queue) => this.#flush(queue));
 
   constructor(client: RedisLike, name: string, lua: string) {
     this.#call = scriptOf(client, name, lua);
@@ -59,10 +59,6 @@ export class ScriptBatcher {
   push(keys: readonly string[], args: readonly string[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ keys, args, resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => this.#flush());
-      }
     });
   }
 
@@ -79,10 +75,7 @@ export class ScriptBatcher {
     return this.#cluster ? 1 : MAX_ITEMS_PER_CALL;
   }
 
-  #flush(): void {
-    this.#scheduled = false;
-    const queue = this.#queue;
-    this.#queue = [];
+  #flush(queue: readonly Pending[]): void {
     const size = this.#cluster ? 1 : MAX_ITEMS_PER_CALL;
     for (let i = 0; i < queue.length; i += size) this.#send(queue.slice(i, i + size));
   }

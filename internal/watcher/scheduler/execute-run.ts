@@ -10,6 +10,7 @@ import type { Pool } from 'mysql2/promise';
 import type { WatcherConfig } from '../config.js';
 import type { FinishedRun, LastRunRecord, Lease } from '../lock/coordinator.js';
 import { finishRuns } from '../lock/coordinator.js';
+import { TurnQueue } from '../../pkg/turn/turn-queue.js';
 import type { AnyWatcher, RunContext, RunCounts, RunSettings } from '../watcher/registry.js';
 import type { InFlight, SchedulerContext } from './context.js';
 import { iso, perContext } from './context.js';
@@ -263,22 +264,15 @@ class Run implements InFlight {
  * end), and the releases and records of all of them go out together.
  */
 class Finisher {
-  #queue: Run[] = [];
-  #scheduled = false;
+  readonly #queue = new TurnQueue<Run>((runs) => this.#finish(runs));
 
   constructor(private readonly ctx: SchedulerContext) {}
 
   push(run: Run): void {
     this.#queue.push(run);
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    setImmediate(() => this.#flush());
   }
 
-  #flush(): void {
-    this.#scheduled = false;
-    const runs = this.#queue;
-    this.#queue = [];
+  #finish(runs: readonly Run[]): void {
     const items: FinishedRun[] = [];
     for (const run of runs) items.push({ lease: run.lease, record: run.record() });
     // Still watching the leases while releasing: one that ran out during the run (a stalled event
@@ -290,15 +284,11 @@ class Finisher {
       ),
     );
     for (const run of runs) run.log();
-    done.then(
-      () => {
-        for (const run of runs) run.finished();
-      },
-      // finishRuns never rejects; this is the belt to its braces (a run must leave the table).
-      () => {
-        for (const run of runs) run.finished();
-      },
-    );
+    const finished = (): void => {
+      for (const run of runs) run.finished();
+    };
+    // finishRuns never rejects; the second handler is the belt to its braces (a run must leave the table).
+    done.then(finished, finished);
   }
 }
 

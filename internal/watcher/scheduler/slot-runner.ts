@@ -5,6 +5,7 @@
 import type { WatcherConfig } from '../config.js';
 import type { ClaimLeaseResult, ClaimRequest, Lease, LeaseScope } from '../lock/coordinator.js';
 import { claimAndLeaseMany } from '../lock/coordinator.js';
+import { TurnQueue } from '../../pkg/turn/turn-queue.js';
 import type { AnyWatcher } from '../watcher/registry.js';
 import type { SchedulerContext } from './context.js';
 import { perContext, sleep, waitUntil } from './context.js';
@@ -231,22 +232,15 @@ function giveBack(
  * {@link SlotRunner.afterClaim}.
  */
 class ClaimBatch {
-  #queue: SlotClaim[] = [];
-  #scheduled = false;
+  readonly #queue = new TurnQueue<SlotClaim>((claims) => this.#flush(claims));
 
   constructor(private readonly ctx: SchedulerContext) {}
 
   add(claim: SlotClaim): void {
     this.#queue.push(claim);
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    setImmediate(() => this.#flush());
   }
 
-  #flush(): void {
-    this.#scheduled = false;
-    const claims = this.#queue;
-    this.#queue = [];
+  #flush(claims: readonly SlotClaim[]): void {
     // One in-flight entry for the whole batch until its runs have started (or were given back):
     // shutdown waits for it, and each run then counts on its own.
     this.#track('(slot claims)', this.#claim(claims));
