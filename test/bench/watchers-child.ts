@@ -57,7 +57,9 @@ async function main(): Promise<void> {
   const job = process.env['BENCH_JOB'] ?? '';
   const options = JSON.parse(process.env['BENCH_OPTIONS'] ?? '{}') as Record<string, unknown>;
   const batchSize = Number(process.env['BENCH_BATCH_SIZE'] ?? 1000);
-  const pool = createPool(process.env['BENCH_DB'] ?? '', { connectionLimit: 2 });
+  // The daemon's pool holds up to mysql.max-open-connections (100 by default); a run takes at most
+  // three (task: a reader and two writers).
+  const pool = createPool(process.env['BENCH_DB'] ?? '', { connectionLimit: 10 });
   try {
     await pool.query('SELECT 1');
     const timing = instrument(pool);

@@ -354,13 +354,13 @@ async function main(): Promise<void> {
             const [now] = await conn.query<RowDataPacket[]>('SELECT UNIX_TIMESTAMP() AS now');
             const cutoff = Number(now[0]?.['now']) - DAYS * 86_400;
             const totals = await forEachKeyRange({
-              conn,
+              conns: [conn],
               table: 'user',
               batchSize,
               dryRun: false,
               signal: new AbortController().signal,
               logger,
-              each: (range, limit) => batch(conn, range, cutoff, limit ?? batchSize),
+              each: (_conn, range, limit) => batch(conn, range, cutoff, limit ?? batchSize),
             });
             changed = totals.rows;
             if (process.env['BENCH_VERBOSE'])

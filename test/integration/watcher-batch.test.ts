@@ -5,9 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RowDataPacket } from 'mysql2/promise';
-import { nextSpan } from '../../internal/watcher/watcher/batch.js';
+import { Lanes, nextSpan, withConnections } from '../../internal/watcher/watcher/batch.js';
+import type { Connections } from '../../internal/watcher/watcher/batch.js';
 import { taskWatcher } from '../../internal/watcher/watcher/task/watcher.js';
-import { createTestDatabase } from '../helpers/mysql.js';
+import { createPool, createTestDatabase } from '../helpers/mysql.js';
 import type { TestDatabase } from '../helpers/mysql.js';
 import { testRunContext } from '../helpers/watcher-run.js';
 
@@ -59,5 +60,113 @@ void describe('batches over a table whose matches come late and dense', () => {
       'SELECT COUNT(*) AS n FROM user WHERE status = 0 AND id > 12',
     );
     assert.equal(Number(rows[0]?.['n']), 18);
+  });
+});
+
+/** A promise and the functions that settle it. */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
+  let resolve = (): void => undefined;
+  let reject = (_e: Error): void => undefined;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+void describe('Lanes', () => {
+  // Lanes only hands the connections to the work; these stand-ins are never queried.
+  const conns = [{ id: 'a' }, { id: 'b' }] as unknown as Connections;
+
+  void it('runs one batch per lane and hands out a lane when one is free', async () => {
+    const lanes = new Lanes(conns);
+    const first = deferred();
+    const second = deferred();
+    const seen: unknown[] = [];
+    const a = await lanes.free();
+    lanes.start(a, async (conn) => {
+      seen.push(conn);
+      await first.promise;
+    });
+    const b = await lanes.free();
+    assert.notEqual(a, b, 'the second batch goes to the other lane');
+    lanes.start(b, async (conn) => {
+      seen.push(conn);
+      await second.promise;
+    });
+    assert.throws(() => lanes.start(a, () => Promise.resolve()), /busy/);
+    let freed: number | undefined;
+    const waiting = lanes.free().then((lane) => {
+      freed = lane;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(freed, undefined, 'no lane is free while both run');
+    second.resolve();
+    await waiting;
+    assert.equal(freed, b);
+    assert.deepEqual(new Set(seen), new Set(conns));
+    first.resolve();
+    await lanes.drain();
+  });
+
+  void it('reports the first failure, and still waits for the batch in flight', async () => {
+    const lanes = new Lanes(conns);
+    const slow = deferred();
+    let slowDone = false;
+    lanes.start(0, async () => {
+      await slow.promise;
+      slowDone = true;
+    });
+    lanes.start(1, () => Promise.reject(new Error('deadlock, given up')));
+    await assert.rejects(lanes.free(), /deadlock, given up/);
+    const drained = assert.rejects(lanes.drain(), /deadlock, given up/);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(slowDone, false);
+    slow.resolve();
+    await drained;
+    assert.equal(slowDone, true, 'drain returned only after the other lane finished');
+    await lanes.settle();
+  });
+});
+
+void describe('withConnections', () => {
+  let db: TestDatabase;
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(() => db.drop());
+
+  void it('takes as many connections as asked, never more than the pool allows', async () => {
+    const small = createPool(db.name, { connectionLimit: 2 });
+    try {
+      assert.equal(await withConnections(db.pool, 3, (conns) => Promise.resolve(conns.length)), 3);
+      assert.equal(await withConnections(small, 3, (conns) => Promise.resolve(conns.length)), 2);
+    } finally {
+      await small.end();
+    }
+  });
+
+  void it('goes on with fewer when the pool is busy, and gives the late connection back', async () => {
+    const pool = createPool(db.name, { connectionLimit: 2 });
+    try {
+      const held = await pool.getConnection();
+      const start = Date.now();
+      let late: Promise<void> | undefined;
+      const n = await withConnections(pool, 2, async (conns) => {
+        // The other watcher's connection comes back while this run goes on with one.
+        late = new Promise((r) => setTimeout(r, 50)).then(() => held.release());
+        const [rows] = await conns[0].query<RowDataPacket[]>('SELECT 1 AS one');
+        assert.equal(rows[0]?.['one'], 1);
+        return conns.length;
+      });
+      await late;
+      assert.equal(n, 1);
+      assert.ok(Date.now() - start < 5000, 'waited about a second, not for ever');
+      // Both connections are free again: the one that came late went back to the pool.
+      const both = await withConnections(pool, 2, (conns) => Promise.resolve(conns.length));
+      assert.equal(both, 2);
+    } finally {
+      await pool.end();
+    }
   });
 });

@@ -6,9 +6,10 @@ import { intField } from '../../options/fields.js';
 import {
   cutoffSeconds,
   forEachKeyRange,
+  LANES,
   rangeCondition,
-  withConnection,
-  withReadCommittedSession,
+  withConnections,
+  withReadCommittedSessions,
 } from '../batch.js';
 import type { KeyRange } from '../batch.js';
 import { register } from '../registry.js';
@@ -52,17 +53,17 @@ async function cleanRange(
 /** Deletes the expired rows of `policy_audit`, batch by batch. */
 async function run(ctx: RunContext<CleanOptions>): Promise<RunCounts> {
   const { options, settings, logger, signal } = ctx;
-  return withConnection(ctx.db, (conn) =>
-    withReadCommittedSession(conn, async () => {
-      const cutoff = await cutoffSeconds(conn, options.maxReserveDays);
+  return withConnections(ctx.db, LANES, (conns) =>
+    withReadCommittedSessions(conns, async () => {
+      const cutoff = await cutoffSeconds(conns[0], options.maxReserveDays);
       const totals = await forEachKeyRange({
-        conn,
+        conns,
         table: 'policy_audit',
         batchSize: settings.batchSize,
         dryRun: settings.dryRun,
         signal,
         logger,
-        each: async (range, limit, batch) => {
+        each: async (conn, range, limit, batch) => {
           const n = await cleanRange(conn, range, cutoff, limit);
           logger.debug(
             { batch, fromId: range.from, toId: range.to, count: n, dryRun: settings.dryRun },
@@ -79,8 +80,9 @@ async function run(ctx: RunContext<CleanOptions>): Promise<RunCounts> {
 /**
  * Deletes `policy_audit` rows whose `deletedAt` is more than `max-reserve-days` before the database's
  * clock, one short DELETE per primary-key range (the table has no index on `deletedAt` and its ids
- * are not in time order, so a range walk reads the table once where a `LIMIT` loop would rescan it).
- * An aborted run throws the signal's reason after the current range (see `forEachKeyRange`).
+ * are not in time order, so a range walk reads the table once where a `LIMIT` loop would rescan it),
+ * two ranges at once on their own connections (see `Lanes`). An aborted run throws the signal's
+ * reason once the batches in flight have finished (see `forEachKeyRange`).
  */
 export const cleanWatcher: Watcher<CleanOptions> = {
   name: 'clean',

@@ -61,14 +61,15 @@ async function run(ctx: RunContext<CleanSecretOptions>): Promise<RunCounts> {
   const { options, settings, logger, signal } = ctx;
   return withConnection(ctx.db, async (conn) => {
     const cutoff = await cutoffSeconds(conn, options.maxExpiredDays);
+    // One lane: the secret table is small (a few keys per user), and the batches lock what they log.
     const totals = await forEachKeyRange({
-      conn,
+      conns: [conn],
       table: 'secret',
       batchSize: settings.batchSize,
       dryRun: settings.dryRun,
       signal,
       logger,
-      each: async (range, limit, batch) => {
+      each: async (_conn, range, limit, batch) => {
         const secrets = await cleanRange(conn, range, cutoff, limit);
         if (secrets.length > 0) {
           const msg = settings.dryRun

@@ -59,9 +59,8 @@ export async function* readCandidates(
   const walk = await KeyRangeWalk.start(conn, 'user', batchSize);
   let ids: bigint[] = [];
   let names: string[] = [];
-  let matched = 0;
-  for (let range = await walk.next(0); range !== undefined; range = await walk.next(matched)) {
-    matched = 0;
+  for (let range = await walk.next(); range !== undefined; range = await walk.next()) {
+    let matched = 0;
     for (let from = range.from; ;) {
       const want = batchSize - ids.length;
       const rows = await readPage(conn, filter, from, range, want);
@@ -79,6 +78,7 @@ export async function* readCandidates(
       if (rows.length < want || last === undefined) break;
       from = last + 1n;
     }
+    walk.record(range, matched);
   }
   if (ids.length > 0) yield { ids, names };
 }
