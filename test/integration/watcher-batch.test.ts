@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RowDataPacket } from 'mysql2/promise';
 import { Lanes, nextSpan, withConnections } from '../../internal/watcher/watcher/batch.js';
-import type { Connections } from '../../internal/watcher/watcher/batch.js';
 import { taskWatcher } from '../../internal/watcher/watcher/task/watcher.js';
 import { createPool, createTestDatabase } from '../helpers/mysql.js';
 import type { TestDatabase } from '../helpers/mysql.js';
@@ -75,8 +74,7 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: 
 }
 
 void describe('Lanes', () => {
-  // Lanes only hands the connections to the work; these stand-ins are never queried.
-  const conns = [{ id: 'a' }, { id: 'b' }] as unknown as Connections;
+  const conns: readonly [string, string] = ['a', 'b'];
 
   void it('runs one batch per lane and hands out a lane when one is free', async () => {
     const lanes = new Lanes(conns);

@@ -150,27 +150,26 @@ export class KeyRangeWalk {
 }
 
 /**
- * One batch in flight per connection (a lane). Batches on different lanes touch different rows (ids
- * of different ranges or batches), so they never wait for each other's locks; running two at once
- * lets one lane's statement use the database's second core while the other's commits or travels.
- * Each batch stays as short and atomic as alone, so at most `lanes` batches' rows are locked at once.
+ * One batch in flight per lane: a connection (or a connection with what a batch needs beside it).
+ * Batches on different lanes touch different rows (ids of different ranges or batches), so they
+ * never wait for each other's locks; running two at once lets one lane's statement use the
+ * database's second core while the other's commits or travels. Each batch stays as short and atomic
+ * as alone, so at most `lanes` batches' rows are locked at once.
  */
-export class Lanes {
-  readonly #conns: readonly PoolConnection[];
+export class Lanes<T> {
+  readonly #lanes: readonly [T, ...T[]];
   readonly #busy: Array<Promise<void> | undefined>;
   #failure: { readonly error: unknown } | undefined;
 
-  constructor(conns: readonly PoolConnection[]) {
-    if (conns.length === 0) throw new Error('Lanes needs at least one connection');
-    this.#conns = conns;
-    this.#busy = conns.map(() => undefined);
+  constructor(lanes: readonly [T, ...T[]]) {
+    this.#lanes = lanes;
+    this.#busy = lanes.map(() => undefined);
   }
 
-  /** The connection of `lane`. */
-  conn(lane: number): PoolConnection {
-    const conn = this.#conns[lane];
-    if (conn === undefined) throw new RangeError(`no lane ${lane}`);
-    return conn;
+  /** The value of `lane`. */
+  at(lane: number): T {
+    if (lane < 0 || lane >= this.#lanes.length) throw new RangeError(`no lane ${lane}`);
+    return this.#lanes[lane] as T;
   }
 
   /** Waits until a lane is free and returns it. Throws the first failure of any batch. */
@@ -184,11 +183,11 @@ export class Lanes {
   }
 
   /** Starts `work` on `lane`, which must be free (see {@link free}). */
-  start(lane: number, work: (conn: PoolConnection) => Promise<void>): void {
+  start(lane: number, work: (value: T) => Promise<void>): void {
     if (this.#busy[lane] !== undefined) throw new Error(`lane ${lane} is busy`);
-    const conn = this.conn(lane);
+    const value = this.at(lane);
     this.#busy[lane] = Promise.resolve()
-      .then(() => work(conn))
+      .then(() => work(value))
       .then(undefined, (error: unknown) => {
         this.#failure ??= { error };
       })
@@ -263,7 +262,7 @@ export interface KeyRangeTotals {
  */
 export async function forEachKeyRange(loop: KeyRangeLoop): Promise<KeyRangeTotals> {
   const lanes = new Lanes(loop.conns);
-  const walk = await KeyRangeWalk.start(lanes.conn(0), loop.table, loop.batchSize);
+  const walk = await KeyRangeWalk.start(loop.conns[0], loop.table, loop.batchSize);
   const limit = loop.dryRun ? undefined : loop.batchSize;
   const totals = { rows: 0, batches: 0 };
   const runRange = async (conn: PoolConnection, range: KeyRange): Promise<void> => {
@@ -285,7 +284,7 @@ export async function forEachKeyRange(loop: KeyRangeLoop): Promise<KeyRangeTotal
         await lanes.drain();
         throwIfAbortedBetweenBatches(loop.signal, loop.logger, totals.rows, totals.batches);
       }
-      const range = await walk.next(lanes.conn(lane));
+      const range = await walk.next(lanes.at(lane));
       if (range === undefined) break;
       lanes.start(lane, (conn) => runRange(conn, range));
     }

@@ -5,7 +5,6 @@ import type { PoolConnection } from 'mysql2/promise';
 import { boolField, intField, listField } from '../../options/fields.js';
 import {
   cutoffSeconds,
-  type Connections,
   LANES,
   Lanes,
   throwIfAbortedBetweenBatches,
@@ -39,6 +38,12 @@ function inactiveFilter(options: Readonly<TaskOptions>, cutoff: number): Filter 
     params.push(options.excludeUsers);
   }
   return { sql, params };
+}
+
+/** A lane of the task watcher: a connection and its chain of batch transactions. */
+interface Writer {
+  readonly conn: PoolConnection;
+  readonly chain: TransactionChain;
 }
 
 /** What a run reports. */
@@ -83,9 +88,11 @@ async function disableAll(
   const totals: Totals = { disabled: 0, batches: 0 };
   const [writer, ...more] = writers;
   const ahead = writer !== undefined;
-  const conns: Connections = ahead ? [writer, ...more] : [reader];
-  const lanes = new Lanes(conns);
-  const chains = conns.map((conn) => new TransactionChain(conn));
+  const laneOf = (conn: PoolConnection): Writer => ({ conn, chain: new TransactionChain(conn) });
+  const writing: readonly [Writer, ...Writer[]] = ahead
+    ? [laneOf(writer), ...more.map(laneOf)]
+    : [laneOf(reader)];
+  const lanes = new Lanes(writing);
   const batches = readCandidates(reader, filter, settings.batchSize);
   let next = batches.next();
   try {
@@ -103,8 +110,7 @@ async function disableAll(
         throwIfAbortedBetweenBatches(signal, logger, totals.disabled, totals.batches);
       }
       const batch = ++totals.batches;
-      const chain = chains[lane] ?? new TransactionChain(lanes.conn(lane));
-      lanes.start(lane, async (conn) => {
+      lanes.start(lane, async ({ conn, chain }) => {
         const names = settings.dryRun
           ? current.value.names
           : await disableLogged(ctx, conn, chain, current.value, filter, batch);
@@ -120,7 +126,7 @@ async function disableAll(
       }
     }
     await lanes.drain();
-    await Promise.all(chains.map((chain) => chain.close()));
+    await Promise.all(writing.map(({ chain }) => chain.close()));
   } finally {
     // Connections go back to the pool only once nothing is in flight on them.
     await lanes.settle();
