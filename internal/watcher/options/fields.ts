@@ -20,6 +20,8 @@ export interface Field<T> {
   readonly default: T;
   /** One sentence for `--help`, the config reference and `configs/iam-watcher.yaml`. */
   readonly doc: string;
+  /** The same sentence in Chinese, for the zh-CN reference (README.zh-CN.md); a unit test requires it. */
+  readonly docZh?: string;
   /** A secret is never printed: logs, errors, `validate` and `--help` show `***`. */
   readonly secret?: boolean;
   /** Placeholder for `--help` (`<days>`, `<duration>`). */
@@ -33,6 +35,7 @@ export interface Field<T> {
 interface Common<T> {
   default: T;
   doc: string;
+  docZh?: string;
 }
 
 function typeName(raw: unknown): string {
@@ -56,6 +59,7 @@ export function stringField(
     kind: 'string',
     default: o.default,
     doc: o.doc,
+    docZh: o.docZh,
     secret: o.secret ?? false,
     placeholder: o.secret ? '<secret>' : '<string>',
     parse(raw) {
@@ -81,6 +85,7 @@ export function intField(o: Common<number> & { min?: number; max?: number; unit?
     kind: 'integer',
     default: o.default,
     doc: o.doc,
+    docZh: o.docZh,
     placeholder: `<${o.unit ?? 'n'}>`,
     parse(raw) {
       let n: number;
@@ -112,6 +117,7 @@ export function boolField(o: Common<boolean>): Field<boolean> {
     kind: 'boolean',
     default: o.default,
     doc: o.doc,
+    docZh: o.docZh,
     placeholder: '<bool>',
     parse(raw) {
       if (typeof raw === 'boolean') return raw;
@@ -132,6 +138,7 @@ export function durationField(o: Common<number> & { minMs?: number; maxMs?: numb
     kind: 'duration',
     default: o.default,
     doc: o.doc,
+    docZh: o.docZh,
     placeholder: '<duration>',
     parse(raw) {
       if (typeof raw === 'number' && raw === 0) return 0;
@@ -163,6 +170,7 @@ export function enumField<const V extends string>(o: Common<V> & { values: reado
     kind: `one of ${o.values.join(' | ')}`,
     default: o.default,
     doc: o.doc,
+    docZh: o.docZh,
     placeholder: `<${o.values.join('|')}>`,
     parse(raw) {
       if (typeof raw === 'string' && (o.values as readonly string[]).includes(raw)) return raw as V;
@@ -181,6 +189,7 @@ export function listField(
     kind: 'list of strings',
     default: o.default,
     doc: o.doc,
+    docZh: o.docZh,
     placeholder: '<a,b,...>',
     parse(raw) {
       let items: unknown[];
@@ -224,6 +233,7 @@ export function hostPortField(o: Common<HostPort>): Field<HostPort> {
     kind: 'host:port',
     default: o.default,
     doc: o.doc,
+    docZh: o.docZh,
     placeholder: '<host:port>',
     parse(raw) {
       if (typeof raw !== 'string') throw new FieldError(`must be a host:port string, got ${typeName(raw)}`);

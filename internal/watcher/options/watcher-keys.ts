@@ -33,7 +33,11 @@ export function commonWatcherKeys(w: AnyWatcher): Entry[] {
     [
       k('enabled'),
       p('enabled'),
-      boolField({ default: w.enabledByDefault ?? true, doc: 'Whether this watcher is scheduled.' }),
+      boolField({
+        default: w.enabledByDefault ?? true,
+        doc: 'Whether this watcher is scheduled.',
+        docZh: '是否调度该 watcher。',
+      }),
     ],
     [
       k('schedule'),
@@ -41,6 +45,7 @@ export function commonWatcherKeys(w: AnyWatcher): Entry[] {
       stringField({
         default: w.schedule,
         doc: 'Cron spec (5 or 6 fields, or @daily...) or @every <duration>; quote it in YAML.',
+        docZh: 'cron 表达式（5 或 6 个字段，或 @daily 等描述符）或 @every <duration>；在 YAML 中须加引号。',
         allowEmpty: false,
       }),
     ],
@@ -51,6 +56,8 @@ export function commonWatcherKeys(w: AnyWatcher): Entry[] {
         default: 'fixed-rate',
         values: ['fixed-rate', 'fixed-delay'],
         doc: 'For @every: fixed-rate (slots on a grid from the epoch) or fixed-delay (interval after the previous run ends).',
+        docZh:
+          '仅对 @every 有效：fixed-rate（间隔性定时任务，时间槽落在从 Unix 纪元起算的网格上）或 fixed-delay（间隔任务，上一次运行结束后间隔一段时间再运行）。',
       }),
     ],
     [
@@ -60,6 +67,8 @@ export function commonWatcherKeys(w: AnyWatcher): Entry[] {
         default: 'skip',
         values: ['skip', 'allow', 'delay'],
         doc: 'A slot that comes while the previous run still runs: skip it, allow it, or delay it until the run ends.',
+        docZh:
+          '上一次运行尚未结束时又到了新的时间槽：skip 跳过，allow 照常运行，delay 推迟到上一次运行结束后再运行。',
       }),
     ],
     [
@@ -68,6 +77,7 @@ export function commonWatcherKeys(w: AnyWatcher): Entry[] {
       durationField({
         default: 0,
         doc: 'At start-up, run the latest missed slot if it is within this window; 0 is off.',
+        docZh: '启动时，若最近一个错过的时间槽在这个时间窗口内，则补跑一次；0 表示关闭。',
       }),
     ],
     [
@@ -76,18 +86,30 @@ export function commonWatcherKeys(w: AnyWatcher): Entry[] {
       stringField({
         default: '',
         doc: 'IANA time zone of the cron spec; empty is the local zone.',
+        docZh: 'cron 表达式所用的 IANA 时区；为空时使用本地时区。',
         check: checkTimeZone,
       }),
     ],
     [
       k('dry-run'),
       p('dryRun'),
-      boolField({ default: false, doc: 'Count and log what would change; change nothing.' }),
+      boolField({
+        default: false,
+        doc: 'Count and log what would change; change nothing.',
+        docZh: '只统计并记录将会修改的内容，不做任何修改。',
+      }),
     ],
     [
       k('batch-size'),
       p('batchSize'),
-      intField({ default: 1000, doc: 'Rows per statement.', min: 1, max: 100_000, unit: 'rows' }),
+      intField({
+        default: 1000,
+        doc: 'Rows per statement.',
+        docZh: '每条 SQL 语句处理的行数。',
+        min: 1,
+        max: 100_000,
+        unit: 'rows',
+      }),
     ],
   ];
 }

@@ -96,6 +96,7 @@ export const cleanWatcher: Watcher<CleanOptions> = {
       max: 36_500,
       unit: 'days',
       doc: 'Keep policy_audit rows for this many days after their policy was deleted.',
+      docZh: '授权策略删除后，其 policy_audit 记录保留的天数。',
     }),
   },
   describe: (options) => `deletes policy audit rows older than ${options.maxReserveDays} days`,

@@ -102,6 +102,7 @@ export const cleanSecretWatcher: Watcher<CleanSecretOptions> = {
       max: 36_500,
       unit: 'days',
       doc: 'Delete secrets that expired more than this many days ago (secrets with expires 0 never expire).',
+      docZh: '删除过期超过此天数的密钥（expires 为 0 的密钥永不过期）。',
     }),
   },
   describe: (options) => `deletes secrets that expired more than ${options.maxExpiredDays} days ago`,

@@ -170,9 +170,18 @@ export const taskWatcher: Watcher<TaskOptions> = {
       max: 36_500,
       unit: 'days',
       doc: 'Disable users whose last login (or creation, if they never logged in) is older than this many days; 0 = never.',
+      docZh: '禁用最后一次登录（从未登录过的用户按创建时间）距今超过此天数的用户；0 表示从不禁用。',
     }),
-    excludeAdmins: boolField({ default: true, doc: 'Never disable administrators (isAdmin = 1).' }),
-    excludeUsers: listField({ default: [], doc: 'User names that are never disabled.' }),
+    excludeAdmins: boolField({
+      default: true,
+      doc: 'Never disable administrators (isAdmin = 1).',
+      docZh: '从不禁用管理员（isAdmin = 1）。',
+    }),
+    excludeUsers: listField({
+      default: [],
+      doc: 'User names that are never disabled.',
+      docZh: '永不禁用的用户名。',
+    }),
   },
   describe(options) {
     if (options.maxInactiveDays === 0) return 'max-inactive-days is 0: the task watcher does nothing';
