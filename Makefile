@@ -62,7 +62,7 @@ bench: build services
 bench-startup bench-scheduler bench-watchers: build services
 	BENCH_PART=$(@:bench-%=%) npm run -s bench
 
-## docs: rewrite the README's configuration reference from the schema (a unit test checks it)
+## docs: rewrite the configuration reference of README.md and README.zh-CN.md from the schema (a unit test checks both)
 docs: deps
 	$(NODE) --import tsx test/tools/gen-config-reference.ts
 

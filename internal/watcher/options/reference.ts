@@ -11,12 +11,12 @@ export const REFERENCE_START = '<!-- config-reference:start -->';
 export const REFERENCE_END = '<!-- config-reference:end -->';
 
 /** Markdown table cell text: pipes escaped. */
-function cell(text: string): string {
+export function cell(text: string): string {
   return text.replace(/\|/g, '\\|');
 }
 
 /** The default as the reference shows it: code, `[]` for an empty list, never a secret. */
-function defaultCell(k: ConfigKey): string {
+export function defaultCell(k: ConfigKey): string {
   if (Array.isArray(k.field.default) && k.field.default.length === 0) return '`[]`';
   if (k.field.secret) return k.field.default === '' ? '`""`' : '(secret)';
   const text = defaultText(k);
