@@ -304,11 +304,12 @@ async function main(): Promise<void> {
               return conn;
             };
           }
-          const { ctx } = testRunContext(taskWatcher, db.pool, {
+          const { ctx, counted } = testRunContext(taskWatcher, db.pool, {
             options: { maxInactiveDays: DAYS },
             batchSize,
           });
-          changed = Number((await taskWatcher.run(ctx))?.['disabled']);
+          await taskWatcher.run(ctx);
+          changed = Number(counted['disabled']);
           db.pool.getConnection = getConnection;
           if (byKind.size > 0)
             console.log(Object.fromEntries([...byKind].map(([k, ms]) => [k, Math.round(ms)])));

@@ -9,7 +9,7 @@ import { Lanes, nextSpan, withConnections } from '../../internal/watcher/watcher
 import { taskWatcher } from '../../internal/watcher/watcher/task/watcher.js';
 import { createPool, createTestDatabase } from '../helpers/mysql.js';
 import type { TestDatabase } from '../helpers/mysql.js';
-import { testRunContext } from '../helpers/watcher-run.js';
+import { runTestWatcher } from '../helpers/watcher-run.js';
 
 const DAY = 86_400;
 const NOW = Math.floor(Date.now() / 1000);
@@ -40,12 +40,12 @@ void describe('batches over a table whose matches come late and dense', () => {
   after(() => db.drop());
 
   void it('changes at most batch-size rows per batch and still gets them all', async () => {
-    const { ctx, logs } = testRunContext(taskWatcher, db.pool, {
+    const { result, logs } = runTestWatcher(taskWatcher, db.pool, {
       batchSize: 3,
       options: { maxInactiveDays: 30 },
     });
-    const counts = await taskWatcher.run(ctx);
-    assert.equal(counts?.['disabled'], 18);
+    const counts = await result;
+    assert.equal(counts['disabled'], 18);
     const perBatch = logs.filter((l) => l.msg === 'users disabled').map((l) => Number(l['count']));
     assert.equal(
       perBatch.reduce((a, b) => a + b, 0),
@@ -136,9 +136,12 @@ void describe('withConnections', () => {
 
   void it('takes as many connections as asked, never more than the pool allows', async () => {
     const small = createPool(db.name, { connectionLimit: 2 });
+    const count = (conns: readonly unknown[]): Promise<number> => Promise.resolve(conns.length);
     try {
-      assert.equal(await withConnections(db.pool, 3, (conns) => Promise.resolve(conns.length)), 3);
-      assert.equal(await withConnections(small, 3, (conns) => Promise.resolve(conns.length)), 2);
+      assert.equal(await withConnections(db.pool, { most: 3, limit: 4 }, count), 3);
+      const start = Date.now();
+      assert.equal(await withConnections(small, { most: 3, limit: 2 }, count), 2);
+      assert.ok(Date.now() - start < 500, 'asked for no connection beyond the limit (no wait)');
     } finally {
       await small.end();
     }
@@ -150,7 +153,7 @@ void describe('withConnections', () => {
       const held = await pool.getConnection();
       const start = Date.now();
       let late: Promise<void> | undefined;
-      const n = await withConnections(pool, 2, async (conns) => {
+      const n = await withConnections(pool, { most: 2, limit: 2 }, async (conns) => {
         // The other watcher's connection comes back while this run goes on with one.
         late = new Promise((r) => setTimeout(r, 50)).then(() => held.release());
         const [rows] = await conns[0].query<RowDataPacket[]>('SELECT 1 AS one');
@@ -161,7 +164,9 @@ void describe('withConnections', () => {
       assert.equal(n, 1);
       assert.ok(Date.now() - start < 5000, 'waited about a second, not for ever');
       // Both connections are free again: the one that came late went back to the pool.
-      const both = await withConnections(pool, 2, (conns) => Promise.resolve(conns.length));
+      const both = await withConnections(pool, { most: 2, limit: 2 }, (conns) =>
+        Promise.resolve(conns.length),
+      );
       assert.equal(both, 2);
     } finally {
       await pool.end();

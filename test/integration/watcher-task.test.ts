@@ -12,7 +12,7 @@ import type { Candidates, Filter } from '../../internal/watcher/watcher/task/dis
 import { TransactionChain } from '../../internal/watcher/watcher/batch.js';
 import { createPool, createTestDatabase, dbNowSeconds } from '../helpers/mysql.js';
 import type { TestDatabase } from '../helpers/mysql.js';
-import { testRunContext } from '../helpers/watcher-run.js';
+import { defaultOptions, runTestWatcher } from '../helpers/watcher-run.js';
 import type { TestRunOptions } from '../helpers/watcher-run.js';
 
 const DAY = 86_400;
@@ -53,11 +53,7 @@ async function disabledNames(pool: Pool): Promise<string[]> {
 }
 
 function run(pool: Pool, o: TestRunOptions<TaskOptions> = {}) {
-  const { ctx, logs } = testRunContext(taskWatcher, pool, {
-    ...o,
-    options: { maxInactiveDays: N, ...o.options },
-  });
-  return { result: taskWatcher.run(ctx), logs };
+  return runTestWatcher(taskWatcher, pool, { ...o, options: { maxInactiveDays: N, ...o.options } });
 }
 
 function loggedNames(logs: Record<string, unknown>[]): string[] {
@@ -164,7 +160,11 @@ void describe('task watcher', () => {
   void it('with a pool of one connection reads and writes in turn, with the same result', async () => {
     const single = createPool(db.name, { nowSeconds: NOW, connectionLimit: 1 });
     try {
-      const { result, logs } = run(single, { batchSize: 2, options: { excludeUsers: ['excluded'] } });
+      const { result, logs } = run(single, {
+        batchSize: 2,
+        dbConnectionLimit: 1,
+        options: { excludeUsers: ['excluded'] },
+      });
       assert.deepEqual(await result, { disabled: EXPECTED.length, batches: 2, dryRun: false });
       assert.deepEqual(loggedNames(logs), EXPECTED);
       assert.deepEqual(await disabledNames(db.pool), [...EXPECTED, 'already-off'].sort());
@@ -206,10 +206,11 @@ void describe('task watcher', () => {
         throw new Error('the task watcher touched the database');
       },
     });
-    const { ctx } = testRunContext(taskWatcher, noDb);
-    assert.equal(ctx.options.maxInactiveDays, 0, 'the default is off');
-    assert.deepEqual(await taskWatcher.run(ctx), { disabled: 0, batches: 0, dryRun: false });
-    assert.match(taskWatcher.describe?.(ctx.options) ?? '', /max-inactive-days is 0/);
+    const options = defaultOptions(taskWatcher);
+    assert.equal(options.maxInactiveDays, 0, 'the default is off');
+    const { result } = runTestWatcher(taskWatcher, noDb);
+    assert.deepEqual(await result, { disabled: 0, batches: 0, dryRun: false });
+    assert.match(taskWatcher.describe?.(options) ?? '', /max-inactive-days is 0/);
   });
 
   void it('stops between batches on abort: finished batches stay, the rest is untouched', async () => {

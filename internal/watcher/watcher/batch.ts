@@ -499,21 +499,28 @@ async function spareConnection(pool: Pool, waitMs: number): Promise<PoolConnecti
   }
 }
 
+/** How many connections a run asks for. */
+export interface ConnectionRequest {
+  /** Most the run can use. */
+  readonly most: number;
+  /** Most the pool lends (`mysql.max-open-connections`). */
+  readonly limit: number;
+}
+
 /**
  * Runs `fn` with up to `most` connections of the pool: the first waited for as any, the others only
- * when the pool yields them within a second (never more than its limit). So watchers that start
+ * when the pool yields them within a second (never more than its `limit`, passed in from config). So watchers that start
  * together on a small pool never hold one connection each while waiting for a second one: a run
  * always goes on, with fewer lanes if need be. Afterwards the connections go back to the pool, or are
  * destroyed after an error (see {@link withConnection}).
  */
 export async function withConnections<T>(
   pool: Pool,
-  most: number,
+  request: ConnectionRequest,
   fn: (conns: Connections) => Promise<T>,
 ): Promise<T> {
   return withConnection(pool, async (first) => {
-    const limit = pool.pool.config.connectionLimit ?? 10;
-    const wanted = Math.max(0, Math.min(most, limit) - 1);
+    const wanted = Math.max(0, Math.min(request.most, request.limit) - 1);
     const got = await Promise.all(
       Array.from({ length: wanted }, () => spareConnection(pool, SPARE_CONNECTION_WAIT_MS)),
     );

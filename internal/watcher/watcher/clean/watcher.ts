@@ -53,7 +53,8 @@ async function cleanRange(
 /** Deletes the expired rows of `policy_audit`, batch by batch. */
 async function run(ctx: RunContext<CleanOptions>): Promise<RunCounts> {
   const { options, settings, logger, signal } = ctx;
-  return withConnections(ctx.db, LANES, (conns) =>
+  ctx.count('deleted', 0);
+  return withConnections(ctx.db, { most: LANES, limit: ctx.dbConnectionLimit }, (conns) =>
     withReadCommittedSessions(conns, async () => {
       const cutoff = await cutoffSeconds(conns[0], options.maxReserveDays);
       const totals = await forEachKeyRange({
@@ -65,6 +66,7 @@ async function run(ctx: RunContext<CleanOptions>): Promise<RunCounts> {
         logger,
         each: async (conn, range, limit, batch) => {
           const n = await cleanRange(conn, range, cutoff, limit);
+          ctx.count('deleted', n);
           logger.debug(
             { batch, fromId: range.from, toId: range.to, count: n, dryRun: settings.dryRun },
             'audit batch',
@@ -72,7 +74,7 @@ async function run(ctx: RunContext<CleanOptions>): Promise<RunCounts> {
           return n;
         },
       });
-      return { deleted: totals.rows, batches: totals.batches, dryRun: settings.dryRun };
+      return { batches: totals.batches, dryRun: settings.dryRun };
     }),
   );
 }

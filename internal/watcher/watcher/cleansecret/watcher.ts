@@ -59,6 +59,7 @@ async function cleanRange(
 /** Deletes the long-expired rows of `secret`, batch by batch. */
 async function run(ctx: RunContext<CleanSecretOptions>): Promise<RunCounts> {
   const { options, settings, logger, signal } = ctx;
+  ctx.count('deleted', 0);
   return withConnection(ctx.db, async (conn) => {
     const cutoff = await cutoffSeconds(conn, options.maxExpiredDays);
     // One lane: the secret table is small (a few keys per user), and the batches lock what they log.
@@ -71,6 +72,7 @@ async function run(ctx: RunContext<CleanSecretOptions>): Promise<RunCounts> {
       logger,
       each: async (_conn, range, limit, batch) => {
         const secrets = await cleanRange(conn, range, cutoff, limit);
+        ctx.count('deleted', secrets.length);
         if (secrets.length > 0) {
           const msg = settings.dryRun
             ? 'expired secrets would be deleted (dry run)'
@@ -80,7 +82,7 @@ async function run(ctx: RunContext<CleanSecretOptions>): Promise<RunCounts> {
         return secrets.length;
       },
     });
-    return { deleted: totals.rows, batches: totals.batches, dryRun: settings.dryRun };
+    return { batches: totals.batches, dryRun: settings.dryRun };
   });
 }
 

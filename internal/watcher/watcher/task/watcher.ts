@@ -119,6 +119,7 @@ async function disableAll(
           logger.info({ batch, count: names.length, names, dryRun: settings.dryRun }, msg);
         }
         totals.disabled += names.length;
+        ctx.count('disabled', names.length);
       });
       if (!ahead) {
         await lanes.drain();
@@ -139,17 +140,18 @@ async function disableAll(
 /** Disables the inactive users of the IAM `user` table, batch by batch. */
 async function run(ctx: RunContext<TaskOptions>): Promise<RunCounts> {
   const { options, settings } = ctx;
-  if (options.maxInactiveDays === 0) return { disabled: 0, batches: 0, dryRun: settings.dryRun };
+  ctx.count('disabled', 0);
+  if (options.maxInactiveDays === 0) return { batches: 0, dryRun: settings.dryRun };
   // A reader and LANES writers; a dry run writes nothing.
   const totals = await withConnections(
     ctx.db,
-    settings.dryRun ? 1 : 1 + LANES,
+    { most: settings.dryRun ? 1 : 1 + LANES, limit: ctx.dbConnectionLimit },
     async ([reader, ...writers]) => {
       const filter = inactiveFilter(options, await cutoffSeconds(reader, options.maxInactiveDays));
       return disableAll(ctx, filter, reader, writers);
     },
   );
-  return { ...totals, dryRun: settings.dryRun };
+  return { batches: totals.batches, dryRun: settings.dryRun };
 }
 
 /**
