@@ -126,7 +126,7 @@ void describe('clean watcher', () => {
       batchSize: 3,
       signal: ac.signal,
       onLog: (l) => {
-        if (l.msg !== 'audit batch') return;
+        if (l.msg !== 'old audit rows deleted') return;
         logged += Number(l['count']);
         ac.abort();
       },
