@@ -3,14 +3,16 @@
  *
  * Recipes (start here):
  * - {@link purgeByKeyRange}: delete the rows that match a condition (`clean`, `cleansecret`).
+ * - {@link updateByKeyRange}: change the rows that match a condition and name each one (`task`).
  *
- * A recipe walks the table by ranges of its integer key (the watchers' conditions are not indexed),
- * ends by its own bound, checks the run's signal between batches, does the dry run, logs each batch
- * and counts the rows through the run context. Underneath, one concept per file: key ranges, lanes, the batch
+ * Both walk the table by ranges of its integer key (the watchers' conditions are not indexed), end by
+ * their own bound, check the run's signal between batches, do the dry run, log each batch and count
+ * the rows through the run context. Underneath, one concept per file: key ranges, lanes, the batch
  * loop, READ COMMITTED sessions and their one transaction idiom, connections, the database clock,
  * lock-wait retry.
  */
 export { purgeByKeyRange, type PurgeSpec } from './purge.js';
+export { updateByKeyRange, type UpdateSpec } from './update.js';
 export type { DbClock } from './db-clock.js';
 export type { RowNames, RowSelection } from './rows.js';
 export type { KitRun, RecipeTotals } from './run.js';
