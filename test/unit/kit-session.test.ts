@@ -47,6 +47,14 @@ const SERVERS: ReadonlyArray<[name: string, variables: Variables, restored: stri
   ['a server that reports nothing', [], 'REPEATABLE READ'],
 ];
 
+/** A session begun on a MySQL 8 fake, with the statements of its start forgotten. */
+async function begun(): Promise<{ session: Session; sent: string[] }> {
+  const { conn, sent } = recording(SERVERS[0]![1]);
+  const session = await Session.begin(conn);
+  sent.length = 0;
+  return { session, sent };
+}
+
 void describe('kit session', () => {
   for (const [server, variables, restored] of SERVERS) {
     void it(`on ${server}: sets READ COMMITTED for the session and puts ${restored} back`, async () => {
@@ -66,18 +74,14 @@ void describe('kit session', () => {
   }
 
   void it('a one-statement batch is one round trip (autocommit)', async () => {
-    const { conn, sent } = recording(SERVERS[0]![1]);
-    const session = await Session.begin(conn);
-    sent.length = 0;
+    const { session, sent } = await begun();
     await session.statement('DELETE 1', []);
     await session.statement('DELETE 2', []);
     assert.deepEqual(sent, ['DELETE 1', 'DELETE 2']);
   });
 
   void it('transactions chain: START TRANSACTION once, then each batch and one COMMIT AND CHAIN', async () => {
-    const { conn, sent } = recording(SERVERS[0]![1]);
-    const session = await Session.begin(conn);
-    sent.length = 0;
+    const { session, sent } = await begun();
     await session.transaction((c) => c.query('UPDATE 1'));
     await session.transaction(async (c) => {
       await c.query('SELECT 2 FOR UPDATE');
@@ -97,9 +101,7 @@ void describe('kit session', () => {
   });
 
   void it('a failed transaction is rolled back and the next one begins afresh', async () => {
-    const { conn, sent } = recording(SERVERS[0]![1]);
-    const session = await Session.begin(conn);
-    sent.length = 0;
+    const { session, sent } = await begun();
     await assert.rejects(
       session.transaction(async (c) => {
         await c.query('UPDATE 1');
@@ -119,8 +121,7 @@ void describe('kit session', () => {
   });
 
   void it('a one-statement batch inside an open chain is committed with it', async () => {
-    const { conn, sent } = recording(SERVERS[0]![1]);
-    const session = await Session.begin(conn);
+    const { session, sent } = await begun();
     await session.transaction((c) => c.query('UPDATE 1'));
     sent.length = 0;
     await session.statement('DELETE 1', []);
