@@ -5,9 +5,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SchedulerHooks } from './scheduler/scheduler.js';
 
-/** Counts whose names say which action they measure, for `iam_watcher_rows_affected_total`. */
-const ROW_ACTIONS: Readonly<Record<string, string>> = { disabled: 'disabled', deleted: 'deleted' };
-
 export interface Metrics {
   readonly registry: Registry;
   readonly hooks: SchedulerHooks;
@@ -75,10 +72,8 @@ export function createMetrics(watchers: readonly string[]): Metrics {
       runs.inc({ watcher: info.watcher, result: info.result });
       duration.observe({ watcher: info.watcher }, info.durationMs / 1000);
       if (info.result === 'ok') lastSuccess.set({ watcher: info.watcher }, Date.now() / 1000);
-      if (info.counts.dryRun === true) return;
-      for (const [key, action] of Object.entries(ROW_ACTIONS)) {
-        const n = info.counts[key];
-        if (typeof n === 'number' && n > 0) rows.inc({ watcher: info.watcher, action }, n);
+      for (const [action, n] of Object.entries(info.rows)) {
+        if (n > 0) rows.inc({ watcher: info.watcher, action }, n);
       }
     },
     onSkipped(reason, info) {

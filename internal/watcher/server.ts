@@ -236,6 +236,7 @@ export class PreparedServer {
       entries,
       coordinator: this.#conns.coordinator,
       db: this.#conns.db,
+      dbConnectionLimit: config.mysql.maxOpenConnections,
       logger,
       instanceId: config.instanceId,
       hooks: this.#metrics.hooks,
@@ -331,6 +332,7 @@ export async function runOnce(deps: ServerDeps, name: string, dryRun: boolean): 
       entries,
       coordinator: conns.coordinator,
       db: conns.db,
+      dbConnectionLimit: deps.config.mysql.maxOpenConnections,
       logger: deps.logger,
       instanceId: deps.config.instanceId,
     });

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { cleanWatcher } from '../../internal/watcher/watcher/clean/watcher.js';
 import { taskWatcher } from '../../internal/watcher/watcher/task/watcher.js';
+import { runCounts } from '../../internal/watcher/watcher/registry.js';
 import type { AnyWatcher } from '../../internal/watcher/watcher/registry.js';
 import { createPool } from '../helpers/mysql.js';
 import { goOriginalTask } from './go-original-task.js';
@@ -51,6 +52,9 @@ function instrument(pool: Pool): {
   return { longest: () => longest, count: () => count, byKind };
 }
 
+/** The benchmark pool's size (the daemon's default is 100; a run takes at most three). */
+const POOL_CONNECTIONS = 10;
+
 const WATCHERS: Record<string, AnyWatcher> = { task: taskWatcher, clean: cleanWatcher };
 
 async function main(): Promise<void> {
@@ -59,7 +63,7 @@ async function main(): Promise<void> {
   const batchSize = Number(process.env['BENCH_BATCH_SIZE'] ?? 1000);
   // The daemon's pool holds up to mysql.max-open-connections (100 by default); a run takes at most
   // three (task: a reader and two writers).
-  const pool = createPool(process.env['BENCH_DB'] ?? '', { connectionLimit: 10 });
+  const pool = createPool(process.env['BENCH_DB'] ?? '', { connectionLimit: POOL_CONNECTIONS });
   try {
     await pool.query('SELECT 1');
     const timing = instrument(pool);
@@ -78,7 +82,8 @@ async function main(): Promise<void> {
       } else {
         const watcher = WATCHERS[job];
         if (!watcher) throw new Error(`unknown BENCH_JOB ${job}`);
-        counts = await watcher.run({
+        const counted: Record<string, number> = {};
+        const returned = await watcher.run({
           watcher: job,
           slot: new Date(),
           instanceId: 'bench',
@@ -90,7 +95,12 @@ async function main(): Promise<void> {
           },
           settings: { dryRun: false, batchSize },
           db: pool,
+          dbConnectionLimit: POOL_CONNECTIONS,
+          count: (action, n) => {
+            counted[action] = (counted[action] ?? 0) + n;
+          },
         });
+        counts = runCounts(returned, counted);
       }
     } finally {
       clearInterval(sampler);

@@ -23,8 +23,10 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { forEachKeyRange, inTransaction, rangeCondition } from '../../internal/watcher/watcher/batch.js';
-import type { KeyRange } from '../../internal/watcher/watcher/batch.js';
+import { rangeCondition } from '../../internal/watcher/kit/key-range.js';
+import type { KeyRange } from '../../internal/watcher/kit/key-range.js';
+import { forEachKeyRange } from '../../internal/watcher/kit/range-loop.js';
+import { Session } from '../../internal/watcher/kit/transaction.js';
 import { taskWatcher } from '../../internal/watcher/watcher/task/watcher.js';
 import { createTestDatabase } from '../helpers/mysql.js';
 import { testRunContext } from '../helpers/watcher-run.js';
@@ -41,6 +43,20 @@ function mysqldCpu(): number {
 }
 const PREDICATE =
   '`status` = 1 AND `isAdmin` = 0 AND COALESCE(UNIX_TIMESTAMP(`loginedAt`), UNIX_TIMESTAMP(`createdAt`)) < ?';
+
+/** One READ COMMITTED transaction per batch, begun and committed on its own (the variants' idiom). */
+async function inTransaction<T>(conn: PoolConnection, fn: () => Promise<T>): Promise<T> {
+  await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+  await conn.beginTransaction();
+  try {
+    const result = await fn();
+    await conn.commit();
+    return result;
+  } catch (err) {
+    await conn.rollback();
+    throw err;
+  }
+}
 
 type Batch = (conn: PoolConnection, range: KeyRange, cutoff: number, limit: number) => Promise<number>;
 
@@ -304,11 +320,12 @@ async function main(): Promise<void> {
               return conn;
             };
           }
-          const { ctx } = testRunContext(taskWatcher, db.pool, {
+          const { ctx, counted } = testRunContext(taskWatcher, db.pool, {
             options: { maxInactiveDays: DAYS },
             batchSize,
           });
-          changed = Number((await taskWatcher.run(ctx))?.['disabled']);
+          await taskWatcher.run(ctx);
+          changed = Number(counted['disabled']);
           db.pool.getConnection = getConnection;
           if (byKind.size > 0)
             console.log(Object.fromEntries([...byKind].map(([k, ms]) => [k, Math.round(ms)])));
@@ -353,15 +370,17 @@ async function main(): Promise<void> {
           try {
             const [now] = await conn.query<RowDataPacket[]>('SELECT UNIX_TIMESTAMP() AS now');
             const cutoff = Number(now[0]?.['now']) - DAYS * 86_400;
+            const session = await Session.begin(conn);
             const totals = await forEachKeyRange({
-              conns: [conn],
-              table: 'user',
+              sessions: [session],
+              table: { table: 'user' },
               batchSize,
               dryRun: false,
               signal: new AbortController().signal,
               logger,
-              each: (_conn, range, limit) => batch(conn, range, cutoff, limit ?? batchSize),
+              each: (_session, range, limit) => batch(conn, range, cutoff, limit ?? batchSize),
             });
+            await session.end();
             changed = totals.rows;
             if (process.env['BENCH_VERBOSE'])
               console.log(Object.fromEntries([...byKind].map(([k, ms]) => [k, Math.round(ms)])));

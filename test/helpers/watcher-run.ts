@@ -1,10 +1,12 @@
 /**
  * Builds a {@link RunContext} for running one watcher directly in a test: its options default to the
- * watcher's declared defaults, and its log lines are collected as parsed JSON objects.
+ * watcher's declared defaults, its log lines are collected as parsed JSON objects, and the rows it
+ * counts are collected as the scheduler would.
  */
 import { pino } from 'pino';
 import type { Pool } from 'mysql2/promise';
-import type { RunContext, Watcher } from '../../internal/watcher/watcher/registry.js';
+import { runCounts } from '../../internal/watcher/watcher/registry.js';
+import type { RunContext, RunCounts, Watcher } from '../../internal/watcher/watcher/registry.js';
 
 /** One parsed log line. */
 export type LogLine = Record<string, unknown> & { msg?: string };
@@ -15,6 +17,8 @@ export interface TestRunOptions<O> {
   readonly dryRun?: boolean;
   readonly batchSize?: number;
   readonly signal?: AbortSignal;
+  /** The pool's connection limit as the run is told it. @defaultValue 4, the test pools' default */
+  readonly dbConnectionLimit?: number;
   /** Called with every log line as it is written (e.g. to abort after the first batch). */
   readonly onLog?: (line: LogLine) => void;
 }
@@ -28,13 +32,14 @@ export function defaultOptions<O extends object>(watcher: Watcher<O>): O {
   return out as O;
 }
 
-/** A run context on `db` and the array its log lines land in. */
+/** A run context on `db`, the array its log lines land in and the rows it counted, by action. */
 export function testRunContext<O extends object>(
   watcher: Watcher<O>,
   db: Pool,
   o: TestRunOptions<O> = {},
-): { ctx: RunContext<O>; logs: LogLine[] } {
+): { ctx: RunContext<O>; logs: LogLine[]; counted: Record<string, number> } {
   const logs: LogLine[] = [];
+  const counted: Record<string, number> = {};
   const stream = {
     write(line: string): void {
       const parsed = JSON.parse(line) as LogLine;
@@ -52,6 +57,23 @@ export function testRunContext<O extends object>(
     options: { ...defaultOptions(watcher), ...o.options },
     settings: { dryRun: o.dryRun ?? false, batchSize: o.batchSize ?? 1000 },
     db,
+    dbConnectionLimit: o.dbConnectionLimit ?? 4,
+    count(action, n) {
+      counted[action] = (counted[action] ?? 0) + n;
+    },
   };
-  return { ctx, logs };
+  return { ctx, logs, counted };
+}
+
+/**
+ * Runs `watcher` once on `db`. `result` has its counts as the scheduler records them (what it
+ * returned and the rows it counted), or rejects with what the run threw.
+ */
+export function runTestWatcher<O extends object>(
+  watcher: Watcher<O>,
+  db: Pool,
+  o: TestRunOptions<O> = {},
+): { result: Promise<RunCounts>; logs: LogLine[]; counted: Record<string, number> } {
+  const { ctx, logs, counted } = testRunContext(watcher, db, o);
+  return { result: watcher.run(ctx).then((returned) => runCounts(returned, counted)), logs, counted };
 }

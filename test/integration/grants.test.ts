@@ -11,7 +11,7 @@ import { cleanWatcher } from '../../internal/watcher/watcher/clean/watcher.js';
 import { cleanSecretWatcher } from '../../internal/watcher/watcher/cleansecret/watcher.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 import { createRestrictedUser, type RestrictedUser } from '../helpers/grants.js';
-import { testRunContext } from '../helpers/watcher-run.js';
+import { runTestWatcher } from '../helpers/watcher-run.js';
 
 const DAY = 86_400;
 const NOW = Math.floor(Date.now() / 1000);
@@ -55,24 +55,21 @@ void describe('the watchers as the least-privilege account of deploy/mysql-grant
   });
 
   void it('task disables the inactive user', async () => {
-    const { ctx } = testRunContext(taskWatcher, pool, { options: { maxInactiveDays: 90 } });
-    const counts = await taskWatcher.run(ctx);
-    assert.equal(counts?.['disabled'], 1);
+    const counts = await runTestWatcher(taskWatcher, pool, { options: { maxInactiveDays: 90 } }).result;
+    assert.equal(counts['disabled'], 1);
     assert.equal(await count(db.pool, "SELECT status AS n FROM user WHERE name = 'idle'"), 0);
     assert.equal(await count(db.pool, "SELECT status AS n FROM user WHERE name = 'admin'"), 1);
   });
 
   void it('clean deletes the old audit row', async () => {
-    const { ctx } = testRunContext(cleanWatcher, pool, { options: { maxReserveDays: 180 } });
-    const counts = await cleanWatcher.run(ctx);
-    assert.equal(counts?.['deleted'], 1);
+    const counts = await runTestWatcher(cleanWatcher, pool, { options: { maxReserveDays: 180 } }).result;
+    assert.equal(counts['deleted'], 1);
     assert.equal(await count(db.pool, 'SELECT COUNT(*) AS n FROM policy_audit'), 1);
   });
 
   void it('cleansecret deletes the expired secret', async () => {
-    const { ctx } = testRunContext(cleanSecretWatcher, pool, { options: { maxExpiredDays: 7 } });
-    const counts = await cleanSecretWatcher.run(ctx);
-    assert.equal(counts?.['deleted'], 1);
+    const counts = await runTestWatcher(cleanSecretWatcher, pool, { options: { maxExpiredDays: 7 } }).result;
+    assert.equal(counts['deleted'], 1);
     assert.equal(await count(db.pool, "SELECT COUNT(*) AS n FROM secret WHERE name = 'valid'"), 1);
   });
 

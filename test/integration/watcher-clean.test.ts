@@ -9,7 +9,7 @@ import { cleanWatcher } from '../../internal/watcher/watcher/clean/watcher.js';
 import type { CleanOptions } from '../../internal/watcher/watcher/clean/watcher.js';
 import { createTestDatabase, dbNowSeconds } from '../helpers/mysql.js';
 import type { TestDatabase } from '../helpers/mysql.js';
-import { testRunContext } from '../helpers/watcher-run.js';
+import { runTestWatcher } from '../helpers/watcher-run.js';
 import type { TestRunOptions } from '../helpers/watcher-run.js';
 
 const DAY = 86_400;
@@ -38,8 +38,7 @@ async function auditIds(pool: Pool): Promise<number[]> {
 }
 
 function run(pool: Pool, o: TestRunOptions<CleanOptions> = {}) {
-  const { ctx, logs } = testRunContext(cleanWatcher, pool, o);
-  return { result: cleanWatcher.run(ctx), logs };
+  return runTestWatcher(cleanWatcher, pool, o);
 }
 
 // Ids are deliberately not in deletedAt order, as in a real audit table.
@@ -127,7 +126,7 @@ void describe('clean watcher', () => {
       batchSize: 3,
       signal: ac.signal,
       onLog: (l) => {
-        if (l.msg !== 'audit batch') return;
+        if (l.msg !== 'old audit rows deleted') return;
         logged += Number(l['count']);
         ac.abort();
       },

@@ -8,7 +8,7 @@ import { cleanSecretWatcher } from '../../internal/watcher/watcher/cleansecret/w
 import type { CleanSecretOptions } from '../../internal/watcher/watcher/cleansecret/watcher.js';
 import { createTestDatabase } from '../helpers/mysql.js';
 import type { TestDatabase } from '../helpers/mysql.js';
-import { testRunContext } from '../helpers/watcher-run.js';
+import { runTestWatcher } from '../helpers/watcher-run.js';
 import type { TestRunOptions } from '../helpers/watcher-run.js';
 
 const DAY = 86_400;
@@ -33,8 +33,7 @@ async function secretNames(pool: Pool): Promise<string[]> {
 }
 
 function run(pool: Pool, o: TestRunOptions<CleanSecretOptions> = {}) {
-  const { ctx, logs } = testRunContext(cleanSecretWatcher, pool, o);
-  return { result: cleanSecretWatcher.run(ctx), logs };
+  return runTestWatcher(cleanSecretWatcher, pool, o);
 }
 
 function loggedSecrets(logs: Record<string, unknown>[]): string[] {

@@ -7,12 +7,13 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { taskWatcher } from '../../internal/watcher/watcher/task/watcher.js';
 import type { TaskOptions } from '../../internal/watcher/watcher/task/watcher.js';
-import { disable, readCandidates } from '../../internal/watcher/watcher/task/disable.js';
-import type { Candidates, Filter } from '../../internal/watcher/watcher/task/disable.js';
-import { TransactionChain } from '../../internal/watcher/watcher/batch.js';
+import { readCandidates } from '../../internal/watcher/kit/candidates.js';
+import type { Candidates, CandidateSource } from '../../internal/watcher/kit/candidates.js';
+import { Session } from '../../internal/watcher/kit/transaction.js';
+import { updateBatch } from '../../internal/watcher/kit/update-batch.js';
 import { createPool, createTestDatabase, dbNowSeconds } from '../helpers/mysql.js';
 import type { TestDatabase } from '../helpers/mysql.js';
-import { testRunContext } from '../helpers/watcher-run.js';
+import { defaultOptions, runTestWatcher } from '../helpers/watcher-run.js';
 import type { TestRunOptions } from '../helpers/watcher-run.js';
 
 const DAY = 86_400;
@@ -53,11 +54,7 @@ async function disabledNames(pool: Pool): Promise<string[]> {
 }
 
 function run(pool: Pool, o: TestRunOptions<TaskOptions> = {}) {
-  const { ctx, logs } = testRunContext(taskWatcher, pool, {
-    ...o,
-    options: { maxInactiveDays: N, ...o.options },
-  });
-  return { result: taskWatcher.run(ctx), logs };
+  return runTestWatcher(taskWatcher, pool, { ...o, options: { maxInactiveDays: N, ...o.options } });
 }
 
 function loggedNames(logs: Record<string, unknown>[]): string[] {
@@ -164,7 +161,11 @@ void describe('task watcher', () => {
   void it('with a pool of one connection reads and writes in turn, with the same result', async () => {
     const single = createPool(db.name, { nowSeconds: NOW, connectionLimit: 1 });
     try {
-      const { result, logs } = run(single, { batchSize: 2, options: { excludeUsers: ['excluded'] } });
+      const { result, logs } = run(single, {
+        batchSize: 2,
+        dbConnectionLimit: 1,
+        options: { excludeUsers: ['excluded'] },
+      });
       assert.deepEqual(await result, { disabled: EXPECTED.length, batches: 2, dryRun: false });
       assert.deepEqual(loggedNames(logs), EXPECTED);
       assert.deepEqual(await disabledNames(db.pool), [...EXPECTED, 'already-off'].sort());
@@ -174,23 +175,27 @@ void describe('task watcher', () => {
   });
 
   void it('a user who logged in between read and update is not disabled, and the names stay exact', async () => {
-    const filter: Filter = {
-      sql: '`status` = 1 AND COALESCE(UNIX_TIMESTAMP(`loginedAt`), UNIX_TIMESTAMP(`createdAt`)) < ?',
-      params: [NOW - N * DAY],
+    const source: CandidateSource = {
+      table: 'user',
+      filter: {
+        sql: '`status` = 1 AND COALESCE(UNIX_TIMESTAMP(`loginedAt`), UNIX_TIMESTAMP(`createdAt`)) < ?',
+        params: [NOW - N * DAY],
+      },
+      names: { columns: ['name'], field: 'names', name: (row) => String(row['name']) },
     };
     const conn = await db.pool.getConnection();
     try {
       const batches: Candidates[] = [];
-      for await (const b of readCandidates(conn, filter, 100)) batches.push(b);
+      for await (const b of readCandidates(conn, source, 100)) batches.push(b);
       assert.equal(batches.length, 1);
       const [batch] = batches as [Candidates];
       assert.ok(batch.names.includes('long-ago') && batch.names.includes('old-admin'));
       // Between the read and the update: one candidate logs in, another is disabled by someone else.
       await db.pool.query('UPDATE user SET loginedAt = FROM_UNIXTIME(?) WHERE name = ?', [NOW, 'long-ago']);
       await db.pool.query('UPDATE user SET status = 0 WHERE name = ?', ['old-admin']);
-      const chain = new TransactionChain(conn);
-      const done = await disable(conn, chain, batch, filter);
-      await chain.close();
+      const session = await Session.begin(conn);
+      const done = await updateBatch(session, { ...source, set: '`status` = 0' }, batch);
+      await session.end();
       assert.equal(done.redone, true);
       const expected = batch.names.filter((n) => n !== 'long-ago' && n !== 'old-admin');
       assert.deepEqual([...done.names].sort(), [...expected].sort());
@@ -206,10 +211,11 @@ void describe('task watcher', () => {
         throw new Error('the task watcher touched the database');
       },
     });
-    const { ctx } = testRunContext(taskWatcher, noDb);
-    assert.equal(ctx.options.maxInactiveDays, 0, 'the default is off');
-    assert.deepEqual(await taskWatcher.run(ctx), { disabled: 0, batches: 0, dryRun: false });
-    assert.match(taskWatcher.describe?.(ctx.options) ?? '', /max-inactive-days is 0/);
+    const options = defaultOptions(taskWatcher);
+    assert.equal(options.maxInactiveDays, 0, 'the default is off');
+    const { result } = runTestWatcher(taskWatcher, noDb);
+    assert.deepEqual(await result, { disabled: 0, batches: 0, dryRun: false });
+    assert.match(taskWatcher.describe?.(options) ?? '', /max-inactive-days is 0/);
   });
 
   void it('stops between batches on abort: finished batches stay, the rest is untouched', async () => {

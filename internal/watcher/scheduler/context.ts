@@ -40,6 +40,7 @@ export class SchedulerContext {
   constructor(
     readonly coordinator: Coordinator,
     readonly db: Pool,
+    readonly dbConnectionLimit: number,
     readonly logger: Logger,
     readonly instanceId: string,
     readonly clock: Clock,

@@ -11,6 +11,7 @@ import type { WatcherConfig } from '../config.js';
 import type { FinishedRun, LastRunRecord, Lease } from '../lock/coordinator.js';
 import { finishRuns } from '../lock/coordinator.js';
 import { TurnQueue } from '../../pkg/turn/turn-queue.js';
+import { runCounts } from '../watcher/registry.js';
 import type { AnyWatcher, RunContext, RunCounts, RunSettings } from '../watcher/registry.js';
 import type { InFlight, SchedulerContext } from './context.js';
 import { iso, perContext } from './context.js';
@@ -79,7 +80,7 @@ export function startRun(
     return;
   }
   running.then(
-    (counts) => run.end('ok', counts ?? {}, undefined),
+    (counts) => run.end('ok', counts, undefined),
     (err: unknown) => run.end(run.context.aborted ? 'aborted' : 'failed', {}, err),
   );
 }
@@ -93,6 +94,8 @@ const NOT_ABORTED: unknown = Symbol('not aborted');
 class Context implements RunContext<object> {
   #controller: AbortController | undefined;
   #reason: unknown = NOT_ABORTED;
+  /** @internal Rows counted by the watcher, by action. */
+  readonly counted: Record<string, number> = {};
 
   constructor(
     readonly watcher: string,
@@ -102,7 +105,12 @@ class Context implements RunContext<object> {
     readonly options: Readonly<object>,
     readonly settings: RunSettings,
     readonly db: Pool,
+    readonly dbConnectionLimit: number,
   ) {}
+
+  count(action: string, n: number): void {
+    this.counted[action] = (this.counted[action] ?? 0) + n;
+  }
 
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
@@ -157,6 +165,7 @@ class Run implements InFlight {
       params.config.options,
       settingsOf(params.config, params.dryRun),
       ctx.db,
+      ctx.dbConnectionLimit,
     );
     if (params.lease.lost) this.#onLost();
     else this.#unwatch = params.lease.onLost(() => this.#onLost());
@@ -178,11 +187,11 @@ class Run implements InFlight {
   }
 
   /** The watcher's promise settled: queue the bookkeeping for the end of this turn. */
-  end(result: RunResult, counts: RunCounts, failure: unknown): void {
+  end(result: RunResult, counts: RunCounts | void, failure: unknown): void {
     this.#ended = true;
     this.endedMs = this.ctx.clock.now();
     this.result = result;
-    this.counts = counts;
+    this.counts = runCounts(counts, this.context.counted);
     if (result !== 'ok') {
       this.failure = failure;
       this.error = failure instanceof Error ? failure.message : String(failure);
@@ -252,6 +261,7 @@ class Run implements InFlight {
       result: this.result,
       durationMs: this.endedMs - this.startedMs,
       counts: this.counts,
+      rows: this.context.settings.dryRun ? {} : this.context.counted,
       manual: this.params.manual,
       ...(this.error === undefined ? {} : { error: this.error }),
     };

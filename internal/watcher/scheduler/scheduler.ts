@@ -29,6 +29,7 @@ export class Scheduler {
     this.#ctx = new SchedulerContext(
       opts.coordinator,
       opts.db,
+      opts.dbConnectionLimit ?? 10,
       opts.logger,
       opts.instanceId,
       opts.clock ?? systemClock,

@@ -26,6 +26,8 @@ export interface RunFinishedInfo {
   readonly result: RunResult;
   readonly durationMs: number;
   readonly counts: RunCounts;
+  /** Rows the watcher counted, by action (`deleted`); empty for a dry run, which changes nothing. */
+  readonly rows: Readonly<Record<string, number>>;
   readonly error?: string;
   /** True for {@link Scheduler.runNow}. */
   readonly manual: boolean;
@@ -70,6 +72,8 @@ export interface SchedulerOptions {
   readonly entries: ReadonlyArray<SchedulerEntry>;
   readonly coordinator: Coordinator;
   readonly db: Pool;
+  /** The pool's connection limit (`mysql.max-open-connections`), for runs. @defaultValue 10 */
+  readonly dbConnectionLimit?: number;
   readonly logger: Logger;
   readonly instanceId: string;
   readonly hooks?: SchedulerHooks;

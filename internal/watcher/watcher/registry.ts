@@ -7,8 +7,16 @@ import type { Logger } from 'pino';
 import type { Pool } from 'mysql2/promise';
 import type { OptionFields } from '../options/fields.js';
 
-/** Counts a run reports; they go into its `run.finished` log line (`disabled`, `deleted`, `batches`). */
+/**
+ * What a run reports beside its row counts (`batches`, `dryRun`); the scheduler adds the rows counted
+ * through {@link RunContext.count} and writes both into the `run.finished` log line.
+ */
 export type RunCounts = Readonly<Record<string, number | boolean | string>>;
+
+/** A run's counts as the scheduler records them: what it returned, then the rows it counted. */
+export function runCounts(returned: RunCounts | void, counted: Readonly<Record<string, number>>): RunCounts {
+  return { ...returned, ...counted };
+}
 
 /** Settings every watcher has (`watcher.<name>.dry-run`, `watcher.<name>.batch-size`). */
 export interface RunSettings {
@@ -31,8 +39,18 @@ export interface RunContext<O> {
   /** The watcher's own options, validated. */
   readonly options: Readonly<O>;
   readonly settings: RunSettings;
-  /** The IAM database (mysql2 promise pool, UTC session). */
+  /**
+   * The IAM database (mysql2 promise pool, UTC session). Watchers go through the kit
+   * (`internal/watcher/kit`), which bounds what a run holds.
+   */
   readonly db: Pool;
+  /** Most connections the pool lends (`mysql.max-open-connections`): a run never asks for more. */
+  readonly dbConnectionLimit: number;
+  /**
+   * Adds `n` rows to the run's count of `action` (`deleted`, `disabled`): the totals go into the
+   * `run.finished` line and, unless the run is a dry run, into `iam_watcher_rows_affected_total`.
+   */
+  count(action: string, n: number): void;
 }
 
 /** A periodic job. `O` is the type of its own options (`watcher.<name>.*` beyond the common keys). */

@@ -1,19 +1,10 @@
 /**
  * The `clean` watcher: deletes `policy_audit` rows older than `max-reserve-days`.
  */
-import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { intField } from '../../options/fields.js';
-import {
-  cutoffSeconds,
-  forEachKeyRange,
-  LANES,
-  rangeCondition,
-  withConnections,
-  withReadCommittedSessions,
-} from '../batch.js';
-import type { KeyRange } from '../batch.js';
+import { purgeByKeyRange } from '../../kit/index.js';
 import { register } from '../registry.js';
-import type { RunContext, RunCounts, Watcher } from '../registry.js';
+import type { Watcher } from '../registry.js';
 
 /** Options of the clean watcher (`watcher.clean.*`). */
 export interface CleanOptions {
@@ -21,68 +12,10 @@ export interface CleanOptions {
   readonly maxReserveDays: number;
 }
 
-const EXPIRED = 'UNIX_TIMESTAMP(`deletedAt`) < ?';
-
-/**
- * Deletes up to `limit` expired audit rows of one key range, lowest ids first. A dry run (`limit`
- * undefined) only counts every match.
- */
-async function cleanRange(
-  conn: PoolConnection,
-  range: KeyRange,
-  cutoff: number,
-  limit: number | undefined,
-): Promise<number> {
-  const r = rangeCondition(range);
-  const params = [...r.params, cutoff];
-  if (limit === undefined) {
-    const [rows] = await conn.query<RowDataPacket[]>(
-      `SELECT COUNT(*) AS n FROM \`policy_audit\` WHERE ${r.sql} AND ${EXPIRED}`,
-      params,
-    );
-    return Number(rows[0]?.['n'] ?? 0);
-  }
-  // One autocommit statement: atomic on its own, one round trip (the session is READ COMMITTED).
-  const [result] = await conn.query<ResultSetHeader>(
-    `DELETE FROM \`policy_audit\` WHERE ${r.sql} AND ${EXPIRED} ORDER BY \`id\` LIMIT ?`,
-    [...params, limit],
-  );
-  return result.affectedRows;
-}
-
-/** Deletes the expired rows of `policy_audit`, batch by batch. */
-async function run(ctx: RunContext<CleanOptions>): Promise<RunCounts> {
-  const { options, settings, logger, signal } = ctx;
-  return withConnections(ctx.db, LANES, (conns) =>
-    withReadCommittedSessions(conns, async () => {
-      const cutoff = await cutoffSeconds(conns[0], options.maxReserveDays);
-      const totals = await forEachKeyRange({
-        conns,
-        table: 'policy_audit',
-        batchSize: settings.batchSize,
-        dryRun: settings.dryRun,
-        signal,
-        logger,
-        each: async (conn, range, limit, batch) => {
-          const n = await cleanRange(conn, range, cutoff, limit);
-          logger.debug(
-            { batch, fromId: range.from, toId: range.to, count: n, dryRun: settings.dryRun },
-            'audit batch',
-          );
-          return n;
-        },
-      });
-      return { deleted: totals.rows, batches: totals.batches, dryRun: settings.dryRun };
-    }),
-  );
-}
-
 /**
  * Deletes `policy_audit` rows whose `deletedAt` is more than `max-reserve-days` before the database's
- * clock, one short DELETE per primary-key range (the table has no index on `deletedAt` and its ids
- * are not in time order, so a range walk reads the table once where a `LIMIT` loop would rescan it),
- * two ranges at once on their own connections (see `Lanes`). An aborted run throws the signal's
- * reason once the batches in flight have finished (see `forEachKeyRange`).
+ * clock, one short autocommit DELETE per batch of a primary-key range (the table has no index on
+ * `deletedAt` and its ids are not in time order), two ranges at once (see `kit/purge.ts`).
  */
 export const cleanWatcher: Watcher<CleanOptions> = {
   name: 'clean',
@@ -100,7 +33,13 @@ export const cleanWatcher: Watcher<CleanOptions> = {
     }),
   },
   describe: (options) => `deletes policy audit rows older than ${options.maxReserveDays} days`,
-  run,
+  run: (ctx) =>
+    purgeByKeyRange(ctx, {
+      table: 'policy_audit',
+      rows: 'old audit rows',
+      where: 'UNIX_TIMESTAMP(`deletedAt`) < ?',
+      params: (clock) => [clock.daysAgo(ctx.options.maxReserveDays)],
+    }),
 };
 
 register(cleanWatcher);
