@@ -2,7 +2,7 @@
  * The validated, frozen configuration: what `options/` compiles raw input (file, env, flags) into.
  * Units are in names (`leaseMs`); nothing here is raw.
  */
-import type { HostPort } from './options/fields.js';
+import type { HostPort } from '../pkg/net/host-port.js';
 
 export type LockBackend = 'redis' | 'local';
 export type ScheduleMode = 'fixed-rate' | 'fixed-delay';

@@ -5,6 +5,7 @@
  * with the same constructors.
  */
 import { DurationSyntaxError, formatDuration, parseDuration } from '../../pkg/duration/duration.js';
+import type { HostPort } from '../../pkg/net/host-port.js';
 
 /** Thrown by {@link Field.parse}; the loader adds the key path and the file line. */
 export class FieldError extends Error {
@@ -204,13 +205,7 @@ export function listField(
   };
 }
 
-/** `host:port`, IPv6 in brackets (`[::1]:5050`). */
-export interface HostPort {
-  readonly host: string;
-  readonly port: number;
-}
-
-/** Parses `host:port`; returns a message on failure. */
+/** Parses `host:port`, IPv6 in brackets (`[::1]:5050`); returns a message on failure. */
 export function parseHostPort(text: string): HostPort | string {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(text.trim());
   if (!m) return `must be host:port (e.g. 0.0.0.0:5050 or [::1]:5050), got ${JSON.stringify(text)}`;

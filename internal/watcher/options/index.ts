@@ -2,7 +2,7 @@
  * The configuration module's public API: schema, loader and what may be shown of a config.
  */
 export { configKeys, defaultText, envName, ENV_PREFIX, type ConfigKey } from './schema.js';
-export { COMMON_WATCHER_KEYS } from './watcher-keys.js';
+export { COMMON_WATCHER_KEYS, type WatcherSpec } from './watcher-keys.js';
 export {
   loadConfig,
   findConfigFile,

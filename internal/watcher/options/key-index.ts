@@ -1,7 +1,7 @@
 /**
  * Look-up tables derived from the schema: leaf keys, group prefixes and environment names.
  */
-import type { AnyWatcher } from '../watcher/registry.js';
+import type { WatcherSpec } from './watcher-keys.js';
 import { configKeys, envName, type ConfigKey } from './schema.js';
 
 /** The schema, indexed for the loader. */
@@ -17,7 +17,7 @@ export interface KeyIndex {
 }
 
 /** Builds the look-up tables for a set of watchers. */
-export function indexKeys(watchers: readonly AnyWatcher[]): KeyIndex {
+export function indexKeys(watchers: readonly WatcherSpec[]): KeyIndex {
   const keys = configKeys(watchers);
   const byKey = new Map(keys.map((k) => [k.key, k]));
   const groups = new Set<string>();

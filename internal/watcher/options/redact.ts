@@ -3,7 +3,7 @@
  * paths pino must redact. Both come from the schema, so a watcher option marked secret is covered too.
  */
 import type { Config } from '../config.js';
-import type { AnyWatcher } from '../watcher/registry.js';
+import type { WatcherSpec } from './watcher-keys.js';
 import { configKeys, readProp } from './schema.js';
 
 /**
@@ -13,7 +13,7 @@ import { configKeys, readProp } from './schema.js';
  */
 export function effectiveConfigView(
   config: Config,
-  watchers: readonly AnyWatcher[],
+  watchers: readonly WatcherSpec[],
 ): Record<string, unknown> {
   const view: Record<string, unknown> = {};
   for (const k of configKeys(watchers)) {
@@ -50,7 +50,7 @@ function setPath(root: Record<string, unknown>, path: readonly string[], value: 
  * property path in {@link Config}, at the top of a log object and one level down, plus any `password`
  * property up to two levels down.
  */
-export function redactPaths(watchers: readonly AnyWatcher[]): string[] {
+export function redactPaths(watchers: readonly WatcherSpec[]): string[] {
   const paths = new Set(['password', '*.password', '*.*.password']);
   for (const k of configKeys(watchers)) {
     if (!k.field.secret) continue;
@@ -70,7 +70,7 @@ function segment(s: string): string {
 }
 
 /** The non-empty secret values of a config, for scrubbing text that did not come from the schema. */
-export function secretValues(config: Config, watchers: readonly AnyWatcher[]): string[] {
+export function secretValues(config: Config, watchers: readonly WatcherSpec[]): string[] {
   return configKeys(watchers)
     .filter((k) => k.field.secret)
     .map((k) => readProp(config, k.prop))

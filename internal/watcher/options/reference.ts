@@ -3,7 +3,7 @@
  * it cannot drift from what the daemon reads: every key with its type, default and meaning. The
  * README holds it between two markers; `make docs` rewrites that section, a unit test compares it.
  */
-import type { AnyWatcher } from '../watcher/registry.js';
+import type { WatcherSpec } from './watcher-keys.js';
 import { reloadable } from './diff.js';
 import { configKeys, defaultText, envName, type ConfigKey } from './schema.js';
 
@@ -24,7 +24,7 @@ function defaultCell(k: ConfigKey): string {
 }
 
 /** The reference as Markdown (without the markers). */
-export function renderConfigReference(watchers: readonly AnyWatcher[]): string {
+export function renderConfigReference(watchers: readonly WatcherSpec[]): string {
   // prettier-ignore keeps `prettier --write .` from re-padding the table, which would fail the drift test.
   const out = [
     '<!-- Generated from the schema by `make docs` (test/tools/gen-config-reference.ts); do not edit by hand. -->',

@@ -4,8 +4,7 @@
  * names, `--help`, the validator and the effective-config view are all derived from this one list.
  */
 import type { Config } from '../config.js';
-import type { AnyWatcher } from '../watcher/registry.js';
-import { commonWatcherKeys, ownWatcherKeys, type Entry } from './watcher-keys.js';
+import { commonWatcherKeys, ownWatcherKeys, type Entry, type WatcherSpec } from './watcher-keys.js';
 import {
   boolField,
   durationField,
@@ -321,7 +320,7 @@ function logKeys(): Entry[] {
  * keys, then its own options). For `--help`, flags, environment names and the config reference.
  * @throws Error when a watcher declares an option that clashes with a common watcher key.
  */
-export function configKeys(watchers: readonly AnyWatcher[]): ConfigKey[] {
+export function configKeys(watchers: readonly WatcherSpec[]): ConfigKey[] {
   const entries = [
     ...daemonKeys(),
     ...mysqlKeys(),
