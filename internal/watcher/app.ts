@@ -13,7 +13,7 @@ import { loadConfig, configKeys, defaultText, effectiveConfigView, diffConfig } 
 import { checkSchedule } from './scheduler/spec.js';
 import { ConfigError, StartupError, UsageError, exitCodeFor, formatProblem } from './errors.js';
 import type { Config } from './config.js';
-import { createLogger, flushLogger } from '../pkg/log/log.js';
+import { createLogger, flushLogs } from '../pkg/log/log.js';
 import { listWatchers } from './list.js';
 import { VERSION } from './version.js';
 
@@ -145,7 +145,7 @@ async function runDaemon(config: Config, io: AppIO, watchers: readonly AnyWatche
     io.signals.off('SIGTERM', onStop);
     io.signals.off('SIGINT', onStop);
     io.signals.off('SIGHUP', onHup);
-    await flushLogger(logger);
+    flushLogs();
   }
 }
 
@@ -224,7 +224,7 @@ function program(io: AppIO, watchers: readonly AnyWatcher[], result: CommandResu
       io.stdout(`${JSON.stringify({ watcher: name, ...r })}\n`);
       result.code = r.result === 'ok' ? 0 : 1;
     } finally {
-      await flushLogger(logger);
+      flushLogs();
     }
   });
 

@@ -1,13 +1,15 @@
 /**
  * The logger censors `password` properties wherever they appear in a line (down to two levels),
- * in child bindings and in serialized errors, without touching the caller's objects.
+ * in child bindings and in serialized errors, without touching the caller's objects. Lines of a turn
+ * are written at its end, at exit, or when `flushLogs()` is called.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { CENSOR, createLogger, flushLogger, scrubSecrets } from '../../internal/pkg/log/log.js';
+import { CENSOR, createLogger, flushLogs, scrubSecrets } from '../../internal/pkg/log/log.js';
 
 const SECRET = 's3cr3t-value';
 
@@ -17,7 +19,7 @@ async function logLines(write: (logger: ReturnType<typeof createLogger>) => void
     const file = join(dir, 'out.log');
     const logger = createLogger({ level: 'info', format: 'json', outputPaths: [file] });
     write(logger);
-    await flushLogger(logger);
+    flushLogs();
     return (await readFile(file, 'utf8')).trim().split('\n');
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -72,6 +74,12 @@ void describe('log writes', () => {
         lines.map((l) => (JSON.parse(l) as { i: number }).i),
         [0, 1, 2],
       );
+      // flushLogs() writes what the turn has logged so far, before its end. Read synchronously: an
+      // await would let the turn end, and the buffer write itself.
+      logger.info({ i: 3 }, 'line');
+      assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 3);
+      flushLogs();
+      assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 4);
       // A process that logs and exits at once (a fatal error path): the exit handler writes the line.
       const exiting = join(dir, 'exit.log');
       const module = new URL('../../internal/pkg/log/log.ts', import.meta.url).href;

@@ -2,8 +2,9 @@
  * Logging: pino, JSON lines by default, `console` for people (pino-pretty). Secrets are redacted at
  * the root logger, so no child or call site can leak them. Writes are synchronous and happen at the
  * end of the event-loop turn that logged them, all lines of the turn in one write (a thousand runs
- * ending together: one write, not a thousand); whatever a turn leaves is written when the process
- * exits, so nothing is lost when it exits right after logging.
+ * ending together: one write, not a thousand; `test/tools/log-write-bench.ts` measures it); whatever
+ * a turn leaves is written when the process exits, so nothing is lost when it exits right after
+ * logging, and {@link flushLogs} writes it at once.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -113,11 +114,17 @@ class TurnBuffer implements DestinationStream {
   }
 }
 
-/** Buffers with lines not yet written; the `exit` handler writes them. */
+/** Buffers with lines not yet written; {@link flushLogs} (and the `exit` handler) writes them. */
 const pending = new Set<WeakRef<TurnBuffer>>();
-process.on('exit', () => {
+
+/**
+ * Writes every line logged so far, now, without waiting for the end of the turn: for an exit path,
+ * and for tests that read a log right after writing it.
+ */
+export function flushLogs(): void {
   for (const ref of pending) ref.deref()?.flush();
-});
+}
+process.on('exit', flushLogs);
 
 function stream(path: string, format: LogOptions['format']): DestinationStream {
   const dest = destination(path);
@@ -173,15 +180,4 @@ export function createLogger(opts: LogOptions): Logger {
     streams.length === 1 ? (streams[0]?.stream as DestinationStream) : pino.multistream(streams),
   );
   return scrubChildBindings(root);
-}
-
-/** Flushes buffered log output (a no-op for synchronous destinations, kept for safety). */
-export function flushLogger(logger: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    try {
-      logger.flush(() => resolve());
-    } catch {
-      resolve();
-    }
-  });
 }
