@@ -12,6 +12,7 @@ import { createLockRedis, createRedis, waitRedis } from '../pkg/redis/redis.js';
 import { parseSchedule } from './scheduler/spec.js';
 import { UsageError, StartupError } from './errors.js';
 import { secretValues } from './options/index.js';
+import { Secrets } from '../pkg/censor/censor.js';
 
 /** One watcher as `status --json` prints it. */
 export interface WatcherStatus {
@@ -40,11 +41,6 @@ export interface ClusterStatus {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-
-/** Replaces every secret value in a text with `***` (error texts of last runs are not from the schema). */
-function scrubAll(text: string, secrets: readonly string[]): string {
-  return secrets.reduce((t, s) => t.split(s).join('***'), text);
-}
 
 /** The enabled watchers with their config (as the daemon schedules them; not imported from server.ts, which loads the drivers). */
 function enabled(
@@ -150,6 +146,14 @@ export function formatStatus(s: ClusterStatus): string {
 }
 
 /**
+ * The status as `status` prints it (JSON or the table), with every secret of `secrets` as `***`: a
+ * last run's error text comes from the watcher, not from the schema, and may quote one.
+ */
+export function renderStatus(s: ClusterStatus, json: boolean, secrets: Secrets): string {
+  return secrets.censor(json ? `${JSON.stringify(s, null, 2)}\n` : formatStatus(s));
+}
+
+/**
  * `iam-watcher status`: connects to Redis only (bounded by `redis.timeout`), reads, disconnects.
  * @returns the text to print. @throws StartupError (exit 1) when Redis does not answer;
  * UsageError (exit 2) when `lock.backend` is local (the state lives inside the daemon then).
@@ -194,8 +198,7 @@ export async function clusterStatus(
         cause: err,
       });
     }
-    const text = json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status);
-    return scrubAll(text, secretValues(config, watchers));
+    return renderStatus(status, json, new Secrets(secretValues(config, watchers)));
   } finally {
     await Promise.all([redis.close(), ...lockRedis.map((h) => h.close())]);
   }

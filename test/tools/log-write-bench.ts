@@ -1,11 +1,11 @@
 /**
- * What buffering log lines until the end of an event-loop turn buys: the daemon's logger against
- * plain pino with the daemon's scrubber, writing each line straight to a synchronous
- * `pino.destination` or through a turn buffer, each with pino's ISO timestamp and with a
- * once-per-millisecond one. Every run is a fresh process that logs `LOG_BENCH_LINES` run.finished-like
- * lines through child loggers, in turns of `LOG_BENCH_TURN` lines (a thousand watchers finishing
- * together), to /dev/null, a file or a pipe (`LOG_BENCH_TARGETS`, comma-separated; all three by
- * default); it reports the process's CPU time and the wall time of the logging alone.
+ * What buffering log lines until the end of an event-loop turn buys: the daemon's logger (with and
+ * without secrets to censor) against plain pino with the daemon's scrubber writing each line straight
+ * to a synchronous `pino.destination`, or through a turn buffer, each with pino's ISO timestamp and
+ * with a once-per-millisecond one. Every run is a fresh process that logs `LOG_BENCH_LINES`
+ * run.finished-like lines through child loggers, in turns of `LOG_BENCH_TURN` lines (a thousand
+ * watchers finishing together), to /dev/null, a file or a pipe (`LOG_BENCH_TARGETS`, comma-separated;
+ * all three by default); it reports the process's CPU time and the wall time of the logging alone.
  *
  *   node --import tsx test/tools/log-write-bench.ts [runs]      (default 5 runs of each)
  */
@@ -14,13 +14,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { Secrets } from '../../internal/pkg/censor/censor.js';
 import { createLogger, scrubSecrets } from '../../internal/pkg/log/log.js';
 import { TurnQueue } from '../../internal/pkg/turn/turn-queue.js';
 
 const LINES = Number(process.env.LOG_BENCH_LINES ?? 100_000);
 const TURN = Number(process.env.LOG_BENCH_TURN ?? 1000);
 
-const VARIANTS = ['daemon', 'direct', 'direct+ms-cache', 'turn-buffer', 'turn-buffer+ms-cache'] as const;
+const VARIANTS = [
+  'daemon',
+  'daemon+secrets',
+  'direct',
+  'direct+ms-cache',
+  'turn-buffer',
+  'turn-buffer+ms-cache',
+] as const;
 type Variant = (typeof VARIANTS)[number];
 type Target = '/dev/null' | 'file' | 'pipe';
 const TARGETS = (process.env.LOG_BENCH_TARGETS ?? '/dev/null,file,pipe').split(',') as Target[];
@@ -65,6 +73,16 @@ function plainLogger(dest: DestinationStream, time: () => string): Logger {
 
 function logger(variant: Variant, path: string): Logger {
   if (variant === 'daemon') return createLogger({ level: 'info', format: 'json', outputPaths: [path] });
+  if (variant === 'daemon+secrets') {
+    // What the daemon passes: the schema's secret names, and a MySQL, a Redis and a watcher secret.
+    return createLogger({
+      level: 'info',
+      format: 'json',
+      outputPaths: [path],
+      secretKeys: ['password', 'api-token', 'apiToken'],
+      secrets: new Secrets(['mysql-Secret-1', 'redis-Secret-2', 'tok-0123456789abcdef']),
+    });
+  }
   const dest = pino.destination({ dest: path === 'stdout' ? 1 : path, sync: true, append: true });
   const time = variant.endsWith('+ms-cache') ? msCachedTime : pino.stdTimeFunctions.isoTime;
   return plainLogger(variant.startsWith('turn-buffer') ? new TurnBuffer(dest) : dest, time);

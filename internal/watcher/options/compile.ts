@@ -6,7 +6,8 @@
 import type { Config, ScheduleMode } from '../config.js';
 import { FieldError, type Field } from './fields.js';
 import type { KeyIndex } from './key-index.js';
-import { Problems, scrub } from './problems.js';
+import { Secrets } from '../../pkg/censor/censor.js';
+import type { Problems } from './problems.js';
 import type { RawValue } from './raw-value.js';
 import type { ConfigKey } from './schema.js';
 
@@ -65,7 +66,8 @@ function fieldMessage(field: Field<unknown>, err: unknown, raw: unknown): string
     err instanceof FieldError
       ? err.message
       : `cannot be read (${err instanceof Error ? err.message : 'unknown error'})`;
-  return field.secret && typeof raw === 'string' ? scrub(text, raw) : text;
+  // A check may quote the value it rejects; a secret's must never reach a terminal or a log.
+  return field.secret && typeof raw === 'string' ? new Secrets([raw]).censor(text) : text;
 }
 
 function checkSchedules(

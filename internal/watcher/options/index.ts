@@ -11,7 +11,7 @@ export {
   type LoadInput,
   type ScheduleCheck,
 } from './load.js';
-export { effectiveConfigView, redactPaths, secretValues } from './redact.js';
+export { effectiveConfigView, secretKeyNames, secretValues } from './redact.js';
 export { diffConfig, reloadable, type ConfigChange, type ConfigDiff } from './diff.js';
 export { expandVars, type Expansion } from './expand.js';
 export { MAX_CONFIG_BYTES } from './read-file.js';

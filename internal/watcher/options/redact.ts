@@ -1,6 +1,7 @@
 /**
- * What may be shown of a config: the effective-config view for `iam-watcher validate`, and the
- * paths pino must redact. Both come from the schema, so a watcher option marked secret is covered too.
+ * What may be shown of a config: the effective-config view for `iam-watcher validate`, and what the
+ * logger and the printed outputs must censor. All come from the schema, so a watcher option marked
+ * secret is covered as well as `mysql.password`.
  */
 import type { Config } from '../config.js';
 import type { WatcherSpec } from './watcher-keys.js';
@@ -46,27 +47,18 @@ function setPath(root: Record<string, unknown>, path: readonly string[], value: 
 }
 
 /**
- * Paths for pino's `redact` (its wildcard syntax): every secret key, by its YAML path and by its
- * property path in {@link Config}, at the top of a log object and one level down, plus any `password`
- * property up to two levels down.
+ * The property names the logger censors wherever they appear in a line: the last segment of every
+ * secret key, as YAML writes it (`api-token`) and as the config holds it (`apiToken`).
  */
-export function redactPaths(watchers: readonly WatcherSpec[]): string[] {
-  const paths = new Set(['password', '*.password', '*.*.password']);
+export function secretKeyNames(watchers: readonly WatcherSpec[]): string[] {
+  const names = new Set<string>();
   for (const k of configKeys(watchers)) {
     if (!k.field.secret) continue;
-    for (const path of [k.key.split('.'), [...k.prop]]) {
-      const p = path.map(segment).join('');
-      if (!p.startsWith('.')) continue;
-      paths.add(p.slice(1));
-      paths.add(`*${p}`);
-    }
+    names.add(k.key.slice(k.key.lastIndexOf('.') + 1));
+    const prop = k.prop[k.prop.length - 1];
+    if (prop !== undefined) names.add(prop);
   }
-  return [...paths];
-}
-
-/** A path segment in pino's syntax: `.name`, or `["max-days"]` when it is not an identifier. */
-function segment(s: string): string {
-  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s) ? `.${s}` : `[${JSON.stringify(s)}]`;
+  return [...names];
 }
 
 /** The non-empty secret values of a config, for scrubbing text that did not come from the schema. */
