@@ -30,9 +30,3 @@ export function indexKeys(watchers: readonly WatcherSpec[]): KeyIndex {
   }
   return { keys, byKey, groups, byEnv, watcherNames: watchers.map((w) => w.name) };
 }
-
-/** The first two segments of a `watcher.<name>...` path name a watcher; anything else is not one. */
-export function watcherNameOf(path: string): string | undefined {
-  const parts = path.split('.');
-  return parts[0] === 'watcher' && parts.length >= 2 ? parts[1] : undefined;
-}
