@@ -3,7 +3,7 @@
  * stopped in reverse. `prepare()` returns a {@link PreparedServer}, so `run()` cannot come first.
  */
 import type { Logger } from 'pino';
-import type { Config, WatcherConfig } from './config.js';
+import { enabledEntries, watcherEntries, type Config } from './config.js';
 import type { AnyWatcher } from './watcher/registry.js';
 import { MySQLTlsFileError, createMySQLPool, waitMySQL, type Pool } from '../pkg/mysql/mysql.js';
 import { createLockRedis, createRedis, waitRedis, type RedisHandle } from '../pkg/redis/redis.js';
@@ -20,16 +20,6 @@ export interface ServerDeps {
   readonly config: Config;
   readonly watchers: readonly AnyWatcher[];
   readonly logger: Logger;
-}
-
-/** The watchers a config enables, paired with their config. */
-export function enabledEntries(
-  config: Config,
-  watchers: readonly AnyWatcher[],
-): Array<{ watcher: AnyWatcher; config: WatcherConfig }> {
-  return watchers
-    .map((watcher) => ({ watcher, config: config.watchers[watcher.name] }))
-    .filter((e): e is { watcher: AnyWatcher; config: WatcherConfig } => e.config?.enabled === true);
 }
 
 /** The pool; a TLS file that cannot be read is a config error naming its key (exit 2). */
@@ -324,11 +314,11 @@ export async function runOnce(deps: ServerDeps, name: string, dryRun: boolean): 
   const conns = new Connections(deps.config, deps.logger);
   try {
     await conns.wait();
-    const entries = deps.watchers
-      .filter((w) => w.name === name)
-      .map((watcher) => ({ watcher, config: deps.config.watchers[watcher.name] as WatcherConfig }));
     const scheduler = new Scheduler({
-      entries,
+      entries: watcherEntries(
+        deps.config,
+        deps.watchers.filter((w) => w.name === name),
+      ),
       coordinator: conns.coordinator,
       db: conns.db,
       logger: deps.logger,

@@ -4,15 +4,16 @@
  * needs Redis, not MySQL.
  */
 import { pino } from 'pino';
-import type { Config, WatcherConfig } from './config.js';
+import { enabledEntries, type Config } from './config.js';
 import type { AnyWatcher } from './watcher/registry.js';
 import type { Coordinator, LastRunRecord } from './lock/index.js';
 import { createRedisCoordinator } from './lock/index.js';
 import { createLockRedis, createRedis, waitRedis } from '../pkg/redis/redis.js';
-import { parseSchedule } from './scheduler/spec.js';
+import { parseSchedule, type Schedule } from './scheduler/spec.js';
+import { scheduleMode } from './list.js';
+import { Secrets } from '../pkg/censor/censor.js';
 import { UsageError, StartupError } from './errors.js';
 import { secretValues } from './options/index.js';
-import { Secrets } from '../pkg/censor/censor.js';
 
 /** One watcher as `status --json` prints it. */
 export interface WatcherStatus {
@@ -42,23 +43,16 @@ export interface ClusterStatus {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** The enabled watchers with their config (as the daemon schedules them; not imported from server.ts, which loads the drivers). */
-function enabled(
-  config: Config,
-  watchers: readonly AnyWatcher[],
-): Array<{ watcher: AnyWatcher; config: WatcherConfig }> {
-  return watchers.flatMap((watcher) => {
-    const wc = config.watchers[watcher.name];
-    return wc?.enabled === true ? [{ watcher, config: wc }] : [];
-  });
-}
-
-async function nextSlot(c: Coordinator, wc: WatcherConfig, nowMs: number): Promise<string | null> {
-  const schedule = parseSchedule(wc.schedule, { mode: wc.mode, timeZone: wc.timeZone });
+async function nextSlot(
+  c: Coordinator,
+  name: string,
+  schedule: Schedule,
+  nowMs: number,
+): Promise<string | null> {
   let next: number;
   if (schedule.mode === 'fixed-delay') {
     // The chain's end is cluster-wide: the next slot is one interval after the last run ended.
-    const end = await c.chainEnd(wc.name);
+    const end = await c.chainEnd(name);
     next = end === undefined ? schedule.first(nowMs) : schedule.next(end);
   } else {
     next = schedule.next(nowMs);
@@ -74,16 +68,17 @@ export async function readStatus(
   nowMs: number,
 ): Promise<ClusterStatus> {
   const rows = await Promise.all(
-    enabled(config, watchers).map(async ({ watcher, config: wc }): Promise<WatcherStatus> => {
+    enabledEntries(config, watchers).map(async ({ watcher, config: wc }): Promise<WatcherStatus> => {
+      const schedule = parseSchedule(wc.schedule, { mode: wc.mode, timeZone: wc.timeZone });
       const [last, holder, next] = await Promise.all([
         coordinator.lastRun(watcher.name),
         coordinator.holder(watcher.name),
-        nextSlot(coordinator, wc, nowMs),
+        nextSlot(coordinator, watcher.name, schedule, nowMs),
       ]);
       return {
         watcher: watcher.name,
         schedule: wc.schedule,
-        mode: wc.schedule.startsWith('@every') ? wc.mode : 'cron',
+        mode: scheduleMode(schedule),
         lastRun:
           last === undefined
             ? null

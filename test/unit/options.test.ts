@@ -394,6 +394,16 @@ void describe('keys, view and redaction', () => {
   void it('names every secret key for the logger, as YAML and as the config writes it', () => {
     assert.deepEqual(secretKeyNames(WATCHERS).sort(), ['api-token', 'apiToken', 'password']);
   });
+
+  void it('builds the keys once per watcher list', () => {
+    assert.equal(configKeys(WATCHERS), configKeys(WATCHERS));
+    assert.ok(Object.isFrozen(configKeys(WATCHERS)));
+    assert.notEqual(configKeys([...WATCHERS]), configKeys(WATCHERS));
+    assert.deepEqual(
+      configKeys([...WATCHERS]).map((k) => k.key),
+      configKeys(WATCHERS).map((k) => k.key),
+    );
+  });
 });
 
 void describe('shipped config files', () => {

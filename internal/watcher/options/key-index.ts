@@ -16,8 +16,19 @@ export interface KeyIndex {
   readonly watcherNames: readonly string[];
 }
 
-/** Builds the look-up tables for a set of watchers. */
+const indexOf = new WeakMap<readonly WatcherSpec[], KeyIndex>();
+
+/** The look-up tables for a list of watchers, built once per list (a reload uses them again). */
 export function indexKeys(watchers: readonly WatcherSpec[]): KeyIndex {
+  let index = indexOf.get(watchers);
+  if (index === undefined) {
+    index = buildIndex(watchers);
+    indexOf.set(watchers, index);
+  }
+  return index;
+}
+
+function buildIndex(watchers: readonly WatcherSpec[]): KeyIndex {
   const keys = configKeys(watchers);
   const byKey = new Map(keys.map((k) => [k.key, k]));
   const groups = new Set<string>();

@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config.js';
 import type { WatcherSpec } from './watcher-keys.js';
-import { configKeys, readProp } from './schema.js';
+import { configKeys, readProp, writeProp } from './schema.js';
 
 /**
  * The effective configuration as a nested plain object in YAML shape (kebab-case keys), values as an
@@ -20,7 +20,7 @@ export function effectiveConfigView(
   for (const k of configKeys(watchers)) {
     // An unset optional value (time-zone) reads back as the empty string it was written as.
     const value = readProp(config, k.prop) ?? '';
-    setPath(
+    writeProp(
       view,
       k.key.split('.'),
       k.field.secret ? k.field.format(value) : plain(k.field.kind, value, k.field.format(value)),
@@ -34,16 +34,6 @@ function plain(kind: string, value: unknown, formatted: string): unknown {
   if (typeof value === 'boolean') return value;
   if (typeof value === 'number' && kind !== 'duration') return value;
   return formatted;
-}
-
-function setPath(root: Record<string, unknown>, path: readonly string[], value: unknown): void {
-  let node = root;
-  for (const p of path.slice(0, -1)) {
-    node[p] ??= {};
-    node = node[p] as Record<string, unknown>;
-  }
-  const last = path[path.length - 1];
-  if (last !== undefined) node[last] = value;
 }
 
 /**

@@ -315,20 +315,31 @@ function logKeys(): Entry[] {
   ];
 }
 
+/** The keys of each watcher list already asked for (the daemon has one list for its lifetime). */
+const keysOf = new WeakMap<readonly WatcherSpec[], readonly ConfigKey[]>();
+
 /**
  * Every configuration key in schema order: daemon, lock, mysql, redis, log, then each watcher (common
  * keys, then its own options). For `--help`, flags, environment names and the config reference.
- * @throws Error when a watcher declares an option that clashes with a common watcher key.
+ * Built once per watcher list (by identity) and frozen.
+ * @throws Error when a watcher declares an option that clashes with a common key.
  */
-export function configKeys(watchers: readonly WatcherSpec[]): ConfigKey[] {
-  const entries = [
-    ...daemonKeys(),
-    ...mysqlKeys(),
-    ...redisKeys(),
-    ...logKeys(),
-    ...watchers.flatMap((w) => [...commonWatcherKeys(w), ...ownWatcherKeys(w)]),
-  ];
-  return entries.map(([key, prop, field, defaultText]) => entry(key, prop, field, defaultText));
+export function configKeys(watchers: readonly WatcherSpec[]): readonly ConfigKey[] {
+  let keys = keysOf.get(watchers);
+  if (keys === undefined) {
+    const entries = [
+      ...daemonKeys(),
+      ...mysqlKeys(),
+      ...redisKeys(),
+      ...logKeys(),
+      ...watchers.flatMap((w) => [...commonWatcherKeys(w), ...ownWatcherKeys(w)]),
+    ];
+    keys = Object.freeze(
+      entries.map(([key, prop, field, defaultText]) => entry(key, prop, field, defaultText)),
+    );
+    keysOf.set(watchers, keys);
+  }
+  return keys;
 }
 
 /** `watcher.clean.max-reserve-days` -> `IAM_WATCHER_WATCHER_CLEAN_MAX_RESERVE_DAYS`. */
@@ -349,4 +360,15 @@ export function readProp(config: Config, prop: readonly string[]): unknown {
   let v: unknown = config;
   for (const p of prop) v = (v as Record<string, unknown> | undefined)?.[p];
   return v;
+}
+
+/** Sets `root[path[0]][path[1]]... = value`, making the objects on the way. */
+export function writeProp(root: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = root;
+  for (const p of path.slice(0, -1)) {
+    node[p] ??= {};
+    node = node[p] as Record<string, unknown>;
+  }
+  const last = path[path.length - 1];
+  if (last !== undefined) node[last] = value;
 }
