@@ -4,18 +4,12 @@
  * 1 runtime failure, 2 bad usage or bad config. Signals are handled here, in one place.
  */
 import { hostname, homedir } from 'node:os';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { stringify } from 'yaml';
 import './watcher/all.js';
 import { defaultRegistry, type AnyWatcher } from './watcher/registry.js';
-import {
-  loadConfig,
-  configKeys,
-  defaultText,
-  effectiveConfigView,
-  diffConfig,
-  secretValues,
-} from './options/index.js';
+import { loadConfig, effectiveConfigView, diffConfig, secretValues } from './options/index.js';
+import { addConfigFlags, flagValues, type FlagMap } from './config-flags.js';
 import { checkSchedule } from './scheduler/spec.js';
 import { ConfigError, UsageError, exitCodeFor, formatProblem } from './errors.js';
 import type { Config } from './config.js';
@@ -54,34 +48,6 @@ interface Session {
   readonly secrets: Secrets;
   /** Set by whichever command runs. */
   code: number;
-}
-
-/** Maps commander attribute names back to config key paths. */
-type FlagMap = Map<string, string>;
-
-function addConfigFlags(cmd: Command, watchers: readonly AnyWatcher[]): FlagMap {
-  const map: FlagMap = new Map();
-  cmd.option('-c, --config <file>', 'configuration file (default: ./iam-watcher.yaml, ~/.iam/, /etc/iam/)');
-  for (const k of configKeys(watchers)) {
-    const { key, field } = k;
-    const def = defaultText(k); // a secret's formatter shows `***` (or nothing when empty)
-    const opt = new Option(
-      `--${key} ${field.placeholder}`,
-      `${field.doc} (default: ${def === '' ? '""' : def})`,
-    );
-    map.set(opt.attributeName(), key);
-    cmd.addOption(opt);
-  }
-  return map;
-}
-
-function flagValues(cmd: Command, map: FlagMap): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [attr, value] of Object.entries(cmd.opts())) {
-    const key = map.get(attr);
-    if (key !== undefined && typeof value === 'string') out[key] = value;
-  }
-  return out;
 }
 
 function buildConfig(cmd: Command, map: FlagMap, s: Session): Config {
