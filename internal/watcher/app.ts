@@ -216,7 +216,7 @@ function runCommand(root: Command, s: Session, withConfig: WithConfig): Command 
     try {
       const dryRun =
         run.opts<{ dryRun?: boolean }>().dryRun === true || config.watchers[name]?.dryRun === true;
-      const { runOnce } = await import('./server.js');
+      const { runOnce } = await import('./run-once.js');
       const r = await runOnce({ config, watchers: s.watchers, logger }, name, dryRun);
       s.stdout(`${JSON.stringify({ watcher: name, ...r })}\n`);
       s.code = r.result === 'ok' ? 0 : 1;
