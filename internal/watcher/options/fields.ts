@@ -6,11 +6,10 @@
  */
 import { DurationSyntaxError, formatDuration, parseDuration } from '../../pkg/duration/duration.js';
 import type { HostPort } from '../../pkg/net/host-port.js';
+import { FieldError } from '../errors.js';
 
-/** Thrown by {@link Field.parse}; the loader adds the key path and the file line. */
-export class FieldError extends Error {
-  override readonly name = 'FieldError';
-}
+/** Thrown by {@link Field.parse}, for fields a watcher writes itself. */
+export { FieldError } from '../errors.js';
 
 /** Where a raw value came from; env and flag values always arrive as strings. */
 export type ValueSource = 'default' | 'file' | 'env' | 'flag';

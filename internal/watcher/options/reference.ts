@@ -4,6 +4,7 @@
  * README holds it between two markers; `make docs` rewrites that section, a unit test compares it.
  */
 import type { WatcherSpec } from './watcher-keys.js';
+import { DocsMarkersError } from '../errors.js';
 import { reloadable } from './diff.js';
 import { configKeys, defaultText, envName, type ConfigKey } from './schema.js';
 
@@ -54,13 +55,13 @@ export function extractReference(readme: string): string | undefined {
 
 /**
  * Puts `reference` between the markers.
- * @throws Error when the README lacks the markers (add them where the section belongs).
+ * @throws DocsMarkersError when the README lacks the markers (add them where the section belongs).
  */
 export function replaceReference(readme: string, reference: string): string {
   const start = readme.indexOf(REFERENCE_START);
   const end = readme.indexOf(REFERENCE_END);
   if (start < 0 || end < start) {
-    throw new Error(`README has no ${REFERENCE_START} ... ${REFERENCE_END} section`);
+    throw new DocsMarkersError(`README has no ${REFERENCE_START} ... ${REFERENCE_END} section`);
   }
   return `${readme.slice(0, start + REFERENCE_START.length)}\n${reference}${readme.slice(end)}`;
 }

@@ -153,7 +153,7 @@ const keysOf = new WeakMap<readonly WatcherSpec[], readonly ConfigKey[]>();
  * Every configuration key in schema order: daemon, lock, mysql, redis, log, then each watcher (common
  * keys, then its own options). For `--help`, flags, environment names and the config reference.
  * Built once per watcher list (by identity) and frozen.
- * @throws Error when a watcher declares an option that clashes with a common key.
+ * @throws WatcherDefinitionError when a watcher declares an option that clashes with a common key.
  */
 export function configKeys(watchers: readonly WatcherSpec[]): readonly ConfigKey[] {
   let keys = keysOf.get(watchers);

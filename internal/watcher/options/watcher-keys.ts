@@ -3,6 +3,7 @@
  */
 import { boolField, durationField, enumField, intField, kebab, stringField, type Field } from './fields.js';
 import { checkTimeZone } from './checks.js';
+import { WatcherDefinitionError } from '../errors.js';
 
 /**
  * What the configuration needs to know of a watcher: its name, its defaults and its own option
@@ -109,13 +110,13 @@ export function commonWatcherKeys(w: WatcherSpec): Entry[] {
 
 /**
  * The watcher's own options as `watcher.<name>.<kebab-name>`.
- * @throws Error when an option clashes with a common key (a bug in the watcher, not in the config).
+ * @throws WatcherDefinitionError when an option clashes with a common key (a bug in the watcher).
  */
 export function ownWatcherKeys(w: WatcherSpec): Entry[] {
   return Object.entries(w.options).map(([name, field]) => {
     const yamlName = kebab(name);
     if ((COMMON_WATCHER_KEYS as readonly string[]).includes(yamlName)) {
-      throw new Error(
+      throw new WatcherDefinitionError(
         `watcher "${w.name}" declares option "${name}", which clashes with watcher.${w.name}.${yamlName}`,
       );
     }
