@@ -74,6 +74,12 @@ function daemonKeys(): Entry[] {
       }),
       '<hostname>-<pid>',
     ],
+  ];
+}
+
+/** `lock.*`: where and how slots are claimed. */
+function lockKeys(): Entry[] {
+  return [
     [
       'lock.backend',
       ['lock', 'backend'],
@@ -160,6 +166,7 @@ export function configKeys(watchers: readonly WatcherSpec[]): readonly ConfigKey
   if (keys === undefined) {
     const entries = [
       ...daemonKeys(),
+      ...lockKeys(),
       ...mysqlKeys(),
       ...redisKeys(),
       ...logKeys(),
