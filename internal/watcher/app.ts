@@ -4,20 +4,25 @@
  * 1 runtime failure, 2 bad usage or bad config. Signals are handled here, in one place.
  */
 import { hostname, homedir } from 'node:os';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { stringify } from 'yaml';
-import type { Logger } from 'pino';
 import './watcher/all.js';
 import { defaultRegistry, type AnyWatcher } from './watcher/registry.js';
-import { loadConfig, configKeys, defaultText, effectiveConfigView, diffConfig } from './options/index.js';
+import { loadConfig, effectiveConfigView, diffConfig, secretValues } from './options/index.js';
+import { addConfigFlags, flagValues, type FlagMap } from './config-flags.js';
 import { checkSchedule } from './scheduler/spec.js';
-import { ConfigError, StartupError, UsageError, exitCodeFor, formatProblem } from './errors.js';
+import { ConfigError, UsageError, exitCodeFor, formatProblem } from './errors.js';
 import type { Config } from './config.js';
-import { createLogger, flushLogger } from '../pkg/log/log.js';
+import { flushLogs } from '../pkg/log/log.js';
+import { Secrets } from '../pkg/censor/censor.js';
+import { createDaemonLogger } from './logging.js';
 import { listWatchers } from './list.js';
 import { VERSION } from './version.js';
 
-/** What the app needs from its surroundings; `cmd/` passes the process's. */
+/**
+ * What the app needs from its surroundings; `cmd/` passes the process's. The exit code is decided
+ * here (`runApp` resolves with it, errors through `exitCodeFor`); `cmd/` hands it to the process.
+ */
 export interface AppIO {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
@@ -29,67 +34,43 @@ export interface AppIO {
   readonly forceExit: (code: number) => void;
 }
 
-interface CommandResult {
+/** What one `runApp` call shares between its commands. */
+interface Session {
+  readonly io: AppIO;
+  /** `io.stdout` and `io.stderr` with every secret in {@link secrets} printed as `***`. */
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly watchers: readonly AnyWatcher[];
+  /**
+   * Every secret value of every config loaded so far: censored in logs and in everything printed
+   * (a failed run's error, a start-up error that quotes a driver's message).
+   */
+  readonly secrets: Secrets;
+  /** Set by whichever command runs. */
   code: number;
 }
 
-/** Maps commander attribute names back to config key paths. */
-type FlagMap = Map<string, string>;
-
-function addConfigFlags(cmd: Command, watchers: readonly AnyWatcher[]): FlagMap {
-  const map: FlagMap = new Map();
-  cmd.option('-c, --config <file>', 'configuration file (default: ./iam-watcher.yaml, ~/.iam/, /etc/iam/)');
-  for (const k of configKeys(watchers)) {
-    const { key, field } = k;
-    const def = field.secret ? '' : defaultText(k);
-    const opt = new Option(
-      `--${key} ${field.placeholder}`,
-      `${field.doc} (default: ${def === '' ? '""' : def})`,
-    );
-    map.set(opt.attributeName(), key);
-    cmd.addOption(opt);
-  }
-  return map;
-}
-
-function flagValues(cmd: Command, map: FlagMap): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [attr, value] of Object.entries(cmd.opts())) {
-    const key = map.get(attr);
-    if (key !== undefined && typeof value === 'string') out[key] = value;
-  }
-  return out;
-}
-
-function buildConfig(cmd: Command, map: FlagMap, io: AppIO, watchers: readonly AnyWatcher[]): Config {
+function buildConfig(cmd: Command, map: FlagMap, s: Session): Config {
   const opts = cmd.opts<{ config?: string }>();
-  return loadConfig({
+  const config = loadConfig({
     configPath: opts.config,
     flags: flagValues(cmd, map),
-    env: io.env,
-    cwd: io.cwd,
+    env: s.io.env,
+    cwd: s.io.cwd,
     homeDir: homedir(),
     hostname: hostname(),
     pid: process.pid,
-    watchers,
+    watchers: s.watchers,
     checkSchedule,
   });
-}
-
-function makeLogger(config: Config): Logger {
-  try {
-    // No `instance` in the base: the daemon's event lines name it themselves, and a base field
-    // would appear twice in them.
-    return createLogger(config.log);
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new ConfigError([{ key: 'log.output-paths', message: `cannot open log output: ${reason}` }]);
-  }
+  s.secrets.add(secretValues(config, s.watchers));
+  return config;
 }
 
 /** Runs the daemon until a stop signal; resolves with the exit code. */
-async function runDaemon(config: Config, io: AppIO, watchers: readonly AnyWatcher[], reload: () => Config) {
-  const logger = makeLogger(config);
+async function runDaemon(config: Config, s: Session, reload: () => Config) {
+  const { io, watchers } = s;
+  const logger = createDaemonLogger(config, watchers, s.secrets);
   // Loaded here, not at the top: the drivers cost ~300 ms that --help, validate and list do not need.
   const { prepareServer } = await import('./server.js');
   const server = prepareServer({ config, watchers, logger });
@@ -145,119 +126,142 @@ async function runDaemon(config: Config, io: AppIO, watchers: readonly AnyWatche
     io.signals.off('SIGTERM', onStop);
     io.signals.off('SIGINT', onStop);
     io.signals.off('SIGHUP', onHup);
-    await flushLogger(logger);
+    flushLogs();
   }
 }
 
-function printProblems(io: AppIO, err: unknown): number {
+/** Prints an error that ended a command (secrets censored); returns its exit code. */
+function printProblems(s: Session, err: unknown): number {
   if (err instanceof ConfigError) {
-    io.stderr(
-      `iam-watcher: invalid configuration (${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}):\n`,
-    );
-    for (const p of err.problems) io.stderr(`  ${formatProblem(p)}\n`);
-  } else if (err instanceof UsageError || err instanceof StartupError) {
-    io.stderr(`iam-watcher: ${err.message}\n`);
+    const n = err.problems.length;
+    s.stderr(`iam-watcher: invalid configuration (${n} problem${n === 1 ? '' : 's'}):\n`);
+    for (const p of err.problems) s.stderr(`  ${formatProblem(p)}\n`);
   } else {
-    io.stderr(`iam-watcher: ${err instanceof Error ? err.message : String(err)}\n`);
+    s.stderr(`iam-watcher: ${err instanceof Error ? err.message : String(err)}\n`);
   }
   return exitCodeFor(err);
 }
 
-/** Builds the commander program; `result.code` is set by whichever action runs. */
-function program(io: AppIO, watchers: readonly AnyWatcher[], result: CommandResult): Command {
+/** Adds a command's config flags; returns the loader of its config. */
+type WithConfig = (cmd: Command) => () => Config;
+
+/** Builds the commander program; `s.code` is set by whichever action runs. */
+function program(s: Session): Command {
   const root = new Command('iam-watcher')
     .description('Runs the periodic jobs (watchers) of the IAM system, once per slot across a cluster.')
     .version(VERSION, '-v, --version')
     .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .configureOutput({ writeOut: s.stdout, writeErr: s.stderr })
     .showSuggestionAfterError(true)
     .enablePositionalOptions()
     .allowExcessArguments(false);
-
-  const withConfig = (cmd: Command) => {
-    const map = addConfigFlags(cmd, watchers);
-    return () => buildConfig(cmd, map, io, watchers);
+  const withConfig: WithConfig = (cmd) => {
+    const map = addConfigFlags(cmd, s.watchers);
+    return () => buildConfig(cmd, map, s);
   };
-
   const loadRoot = withConfig(root);
   root.action(async () => {
-    const config = loadRoot();
-    result.code = await runDaemon(config, io, watchers, loadRoot);
+    s.code = await runDaemon(loadRoot(), s, loadRoot);
   });
+  const commands = [
+    root,
+    validateCommand(root, s, withConfig),
+    listCommand(root, s, withConfig),
+    runCommand(root, s, withConfig),
+    statusCommand(root, s, withConfig),
+  ];
+  for (const cmd of commands) cmd.exitOverride().configureOutput({ writeOut: s.stdout, writeErr: s.stderr });
+  return root;
+}
 
+function validateCommand(root: Command, s: Session, withConfig: WithConfig): Command {
   const validate = root
     .command('validate')
     .description('check the configuration and print it (secrets as ***)');
-  const loadValidate = withConfig(validate);
+  const load = withConfig(validate);
   validate.action(() => {
-    const config = loadValidate();
-    io.stdout(stringify(effectiveConfigView(config, watchers)));
-    io.stderr(`configuration is valid${config.configFile ? ` (${config.configFile})` : ''}\n`);
-    result.code = 0;
+    const config = load();
+    s.stdout(stringify(effectiveConfigView(config, s.watchers)));
+    s.stderr(`configuration is valid${config.configFile ? ` (${config.configFile})` : ''}\n`);
+    s.code = 0;
   });
+  return validate;
+}
 
+function listCommand(root: Command, s: Session, withConfig: WithConfig): Command {
   const list = root.command('list').description('list the watchers with their schedules and next 5 slots');
-  const loadList = withConfig(list);
+  const load = withConfig(list);
   list.option('--json', 'print JSON').action(() => {
-    const config = loadList();
-    io.stdout(listWatchers(config, watchers, new Date(), list.opts<{ json?: boolean }>().json === true));
-    result.code = 0;
+    const json = list.opts<{ json?: boolean }>().json === true;
+    s.stdout(listWatchers(load(), s.watchers, new Date(), json));
+    s.code = 0;
   });
+  return list;
+}
 
+function runCommand(root: Command, s: Session, withConfig: WithConfig): Command {
+  const names = s.watchers.map((w) => w.name).join(', ');
   const run = root
     .command('run')
     .description('run one watcher once, now, under the same lease as a scheduled run')
-    .argument('<watcher>', `one of: ${watchers.map((w) => w.name).join(', ')}`)
+    .argument('<watcher>', `one of: ${names}`)
     .option('--dry-run', 'count and name what would change; change nothing');
-  const loadRun = withConfig(run);
+  const load = withConfig(run);
   run.action(async (name: string) => {
-    if (!watchers.some((w) => w.name === name)) {
-      throw new UsageError(`unknown watcher "${name}" (known: ${watchers.map((w) => w.name).join(', ')})`);
+    if (!s.watchers.some((w) => w.name === name)) {
+      throw new UsageError(`unknown watcher "${name}" (known: ${names})`);
     }
-    const config = loadRun();
-    const logger = makeLogger(config);
+    const config = load();
+    const logger = createDaemonLogger(config, s.watchers, s.secrets);
     try {
       const dryRun =
         run.opts<{ dryRun?: boolean }>().dryRun === true || config.watchers[name]?.dryRun === true;
-      const { runOnce } = await import('./server.js');
-      const r = await runOnce({ config, watchers, logger }, name, dryRun);
-      io.stdout(`${JSON.stringify({ watcher: name, ...r })}\n`);
-      result.code = r.result === 'ok' ? 0 : 1;
+      const { runOnce } = await import('./run-once.js');
+      const r = await runOnce({ config, watchers: s.watchers, logger }, name, dryRun);
+      s.stdout(`${JSON.stringify({ watcher: name, ...r })}\n`);
+      s.code = r.result === 'ok' ? 0 : 1;
     } finally {
-      await flushLogger(logger);
+      flushLogs();
     }
   });
+  return run;
+}
 
+function statusCommand(root: Command, s: Session, withConfig: WithConfig): Command {
   const status = root
     .command('status')
     .description("the cluster's view from Redis: each watcher's last run, who runs it now, its next slot");
-  const loadStatus = withConfig(status);
+  const load = withConfig(status);
   status.option('--json', 'print JSON').action(async () => {
-    const config = loadStatus();
+    const config = load();
     // Loaded here, not at the top: it pulls in the Redis driver (see runDaemon).
     const { clusterStatus } = await import('./status.js');
-    io.stdout(await clusterStatus(config, watchers, status.opts<{ json?: boolean }>().json === true));
-    result.code = 0;
+    const json = status.opts<{ json?: boolean }>().json === true;
+    s.stdout(await clusterStatus(config, s.watchers, json));
+    s.code = 0;
   });
-
-  for (const cmd of [root, validate, list, run, status]) {
-    cmd.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-  }
-  return root;
+  return status;
 }
 
 /** Runs the CLI. Never throws; resolves with the exit code. */
 export async function runApp(argv: readonly string[], io: AppIO): Promise<number> {
-  const watchers = defaultRegistry.list();
-  const result: CommandResult = { code: 0 };
+  const secrets = new Secrets();
+  const session: Session = {
+    io,
+    stdout: (text) => io.stdout(secrets.censor(text)),
+    stderr: (text) => io.stderr(secrets.censor(text)),
+    watchers: defaultRegistry.list(),
+    secrets,
+    code: 0,
+  };
   try {
-    await program(io, watchers, result).parseAsync([...argv], { from: 'user' });
-    return result.code;
+    await program(session).parseAsync([...argv], { from: 'user' });
+    return session.code;
   } catch (err) {
     if (err instanceof CommanderError) {
       // help and version end here with exit code 0; parse errors were already printed by commander
       return err.exitCode === 0 ? 0 : 2;
     }
-    return printProblems(io, err);
+    return printProblems(session, err);
   }
 }

@@ -2,7 +2,8 @@
  * The validated, frozen configuration: what `options/` compiles raw input (file, env, flags) into.
  * Units are in names (`leaseMs`); nothing here is raw.
  */
-import type { HostPort } from './options/fields.js';
+import type { HostPort } from '../pkg/net/host-port.js';
+import { IllegalStateError } from './errors.js';
 
 export type LockBackend = 'redis' | 'local';
 export type ScheduleMode = 'fixed-rate' | 'fixed-delay';
@@ -96,4 +97,37 @@ export interface Config {
   readonly log: LogConfig;
   /** Every registered watcher's config, by name (disabled ones included, `enabled: false`). */
   readonly watchers: Readonly<Record<string, WatcherConfig>>;
+}
+
+/** A watcher paired with its config. */
+export interface WatcherEntry<W> {
+  readonly watcher: W;
+  readonly config: WatcherConfig;
+}
+
+/**
+ * Every watcher with its config (enabled or not), in the order given.
+ * @throws IllegalStateError when the config was compiled for another set of watchers.
+ */
+export function watcherEntries<W extends { readonly name: string }>(
+  config: Config,
+  watchers: readonly W[],
+): Array<WatcherEntry<W>> {
+  return watchers.map((watcher) => {
+    const wc = config.watchers[watcher.name];
+    if (wc === undefined) {
+      throw new IllegalStateError(
+        `the configuration has no watcher.${watcher.name}: it was compiled for other watchers`,
+      );
+    }
+    return { watcher, config: wc };
+  });
+}
+
+/** The watchers a config enables, with their config: what the daemon schedules and `status` shows. */
+export function enabledEntries<W extends { readonly name: string }>(
+  config: Config,
+  watchers: readonly W[],
+): Array<WatcherEntry<W>> {
+  return watcherEntries(config, watchers).filter((e) => e.config.enabled);
 }

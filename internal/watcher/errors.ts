@@ -1,6 +1,7 @@
 /**
  * The daemon's error catalogue: a few classes, each with a stable `code`, so callers and tests match
- * on codes rather than messages. Exit codes are decided from these in `cmd/` only.
+ * on codes rather than messages. The app decides a failed command's exit code from these
+ * ({@link exitCodeFor}); `cmd/` only hands the code to the process.
  */
 
 /** Base class: every error the daemon raises on purpose carries a stable code. */
@@ -50,7 +51,10 @@ export class StartupError extends WatcherError {
   }
 }
 
-/** A method was called in a state that does not allow it (e.g. `run()` before `prepare()`). */
+/**
+ * A method was called in a state that does not allow it (`start()` twice), or data built for one
+ * thing is used with another (a config compiled for other watchers). A bug, not bad input.
+ */
 export class IllegalStateError extends WatcherError {
   constructor(message: string) {
     super('ILLEGAL_STATE', message);
@@ -64,7 +68,31 @@ export class ScheduleSpecError extends WatcherError {
   }
 }
 
-/** Exit code that `cmd/` uses for an error: 2 for bad input, 1 otherwise. */
+/** A field rejects a raw value; the loader adds the key path and the file line (a ConfigProblem). */
+export class FieldError extends WatcherError {
+  constructor(message: string) {
+    super('FIELD_INVALID', message);
+  }
+}
+
+/**
+ * A watcher declares itself wrongly: a malformed or duplicate name, an option that clashes with a
+ * common key. A bug in the watcher, found at start-up, not in the config.
+ */
+export class WatcherDefinitionError extends WatcherError {
+  constructor(message: string) {
+    super('WATCHER_INVALID', message);
+  }
+}
+
+/** A document lacks the markers its generated section goes between (`make docs`). */
+export class DocsMarkersError extends WatcherError {
+  constructor(message: string) {
+    super('DOCS_MARKERS_MISSING', message);
+  }
+}
+
+/** Exit code for an error that ends a command: 2 for bad input, 1 otherwise. */
 export function exitCodeFor(err: unknown): number {
   return err instanceof ConfigError || err instanceof UsageError ? 2 : 1;
 }

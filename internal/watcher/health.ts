@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HostPort } from './options/fields.js';
+import type { HostPort } from '../pkg/net/host-port.js';
 import { StartupError } from './errors.js';
 
 /** What `/readyz` reports: ready, or the reasons it is not. */

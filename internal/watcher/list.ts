@@ -1,7 +1,7 @@
 /** `iam-watcher list`: each watcher with its settings and next slots, in UTC and in its zone. */
-import type { Config } from './config.js';
+import { watcherEntries, type Config } from './config.js';
 import type { AnyWatcher } from './watcher/registry.js';
-import { parseSchedule } from './scheduler/spec.js';
+import { parseSchedule, type Schedule } from './scheduler/spec.js';
 
 const SLOTS = 5;
 
@@ -33,16 +33,20 @@ export interface ListRow {
   note?: string;
 }
 
+/** How a schedule's slots come, as `list` and `status` show it: `cron`, `fixed-rate` or `fixed-delay`. */
+export function scheduleMode(schedule: Schedule): string {
+  return schedule.kind === 'cron' ? 'cron' : schedule.mode;
+}
+
 function rows(config: Config, watchers: readonly AnyWatcher[], now: Date): ListRow[] {
-  return watchers.map((w) => {
-    const wc = config.watchers[w.name];
-    if (!wc) throw new Error(`watcher ${w.name} has no config`);
+  return watcherEntries(config, watchers).map(({ watcher, config: wc }) => {
     const zone = wc.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+    const schedule = parseSchedule(wc.schedule, { mode: wc.mode, timeZone: wc.timeZone });
     const row: ListRow = {
-      name: w.name,
+      name: watcher.name,
       enabled: wc.enabled,
       schedule: wc.schedule,
-      mode: wc.schedule.startsWith('@every') ? wc.mode : 'cron',
+      mode: scheduleMode(schedule),
       overlap: wc.overlap,
       timeZone: zone,
       next: [],
@@ -51,14 +55,9 @@ function rows(config: Config, watchers: readonly AnyWatcher[], now: Date): ListR
       row.note = 'fixed-delay: each slot comes one interval after the previous run ends';
       return row;
     }
-    const schedule = parseSchedule(wc.schedule, { mode: wc.mode, timeZone: wc.timeZone });
-    let t = now.getTime();
-    for (let i = 0; i < SLOTS; i++) {
-      const next = schedule.next(t);
-      if (next === undefined) break;
-      const d = new Date(next);
+    for (const slot of schedule.nextSlots(now.getTime(), SLOTS)) {
+      const d = new Date(slot);
       row.next.push({ utc: d.toISOString(), local: inZone(d, zone) });
-      t = next;
     }
     return row;
   });

@@ -1,18 +1,19 @@
 /**
  * Wiring: connections, coordinator, scheduler and the health listener, started in that order and
- * stopped in reverse. `prepare()` returns a {@link PreparedServer}, so `run()` cannot come first.
+ * stopped in reverse. {@link prepareServer} returns a {@link PreparedServer}, whose `start()` may
+ * come once (an {@link IllegalStateError} otherwise).
  */
 import type { Logger } from 'pino';
-import type { Config, WatcherConfig } from './config.js';
+import { enabledEntries, type Config } from './config.js';
 import type { AnyWatcher } from './watcher/registry.js';
 import { MySQLTlsFileError, createMySQLPool, waitMySQL, type Pool } from '../pkg/mysql/mysql.js';
 import { createLockRedis, createRedis, waitRedis, type RedisHandle } from '../pkg/redis/redis.js';
 import { closeAll, type CloseStep } from '../pkg/shutdown/close-all.js';
 import { startHealthServer, type HealthServer, type Readiness } from './health.js';
-import { Scheduler, type RunNowResult } from './scheduler/scheduler.js';
+import { Scheduler } from './scheduler/scheduler.js';
 import { createLocalCoordinator, createRedisCoordinator, type Coordinator } from './lock/index.js';
-import { ConfigError, StartupError } from './errors.js';
-import { NotReadyError } from '../pkg/retry/wait-ready.js';
+import { ConfigError, IllegalStateError, StartupError } from './errors.js';
+import { NotReadyError, answerWithin } from '../pkg/retry/wait-ready.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { kebab } from './options/fields.js';
 
@@ -20,16 +21,6 @@ export interface ServerDeps {
   readonly config: Config;
   readonly watchers: readonly AnyWatcher[];
   readonly logger: Logger;
-}
-
-/** The watchers a config enables, paired with their config. */
-export function enabledEntries(
-  config: Config,
-  watchers: readonly AnyWatcher[],
-): Array<{ watcher: AnyWatcher; config: WatcherConfig }> {
-  return watchers
-    .map((watcher) => ({ watcher, config: config.watchers[watcher.name] }))
-    .filter((e): e is { watcher: AnyWatcher; config: WatcherConfig } => e.config?.enabled === true);
 }
 
 /** The pool; a TLS file that cannot be read is a config error naming its key (exit 2). */
@@ -44,7 +35,7 @@ function mysqlPool(config: Config): Pool {
 }
 
 /** Connections shared by the daemon and one-off commands (`run`). */
-class Connections {
+export class Connections {
   readonly db: Pool;
   readonly redis: RedisHandle | undefined;
   /** `lock.redis-addrs`: independent servers for majority claims and leases. */
@@ -143,27 +134,16 @@ class Connections {
     })());
   }
 
-  /** For `/readyz`: does each dependency answer now? */
+  /** For `/readyz`: does each dependency answer now (within 2 s)? */
   async check(): Promise<Record<string, string>> {
-    const checks: Record<string, string> = {};
-    const timeout = <T>(p: Promise<T>) =>
-      Promise.race([
-        p,
-        new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000).unref()),
-      ]);
-    try {
-      await timeout(this.db.query('SELECT 1'));
-      checks.mysql = 'ok';
-    } catch (err) {
-      checks.mysql = err instanceof Error ? err.message : String(err);
-    }
-    if (this.redis) {
-      try {
-        await timeout(this.redis.client.ping());
-        checks.redis = 'ok';
-      } catch {
-        checks.redis = this.redis.lastError() ?? 'not reachable';
-      }
+    const checks: Record<string, string> = {
+      mysql: (await answerWithin(this.db.query('SELECT 1'), 2000)) ?? 'ok',
+    };
+    const redis = this.redis;
+    if (redis) {
+      const failed = await answerWithin(redis.client.ping(), 2000);
+      // The client's last connection error says more than "timeout" while Redis is down.
+      checks.redis = failed === undefined ? 'ok' : (redis.lastError() ?? 'not reachable');
     }
     return checks;
   }
@@ -209,7 +189,7 @@ export class PreparedServer {
 
   /** Starts everything: health listener, connections (bounded wait), scheduler. */
   async start(): Promise<void> {
-    if (this.#state !== 'prepared') throw new Error(`start() called in state ${this.#state}`);
+    if (this.#state !== 'prepared') throw new IllegalStateError(`start() called in state ${this.#state}`);
     this.#state = 'running';
     const { config, logger } = this.deps;
     this.#health = await startHealthServer({
@@ -315,29 +295,4 @@ export class PreparedServer {
 /** Creates the daemon; nothing is started yet. */
 export function prepareServer(deps: ServerDeps): PreparedServer {
   return new PreparedServer(deps);
-}
-
-/**
- * Runs one watcher once, now, under the same lease as a scheduled run (`iam-watcher run`).
- * Connects, runs, closes.
- */
-export async function runOnce(deps: ServerDeps, name: string, dryRun: boolean): Promise<RunNowResult> {
-  const conns = new Connections(deps.config, deps.logger);
-  try {
-    await conns.wait();
-    const entries = deps.watchers
-      .filter((w) => w.name === name)
-      .map((watcher) => ({ watcher, config: deps.config.watchers[watcher.name] as WatcherConfig }));
-    const scheduler = new Scheduler({
-      entries,
-      coordinator: conns.coordinator,
-      db: conns.db,
-      dbConnectionLimit: deps.config.mysql.maxOpenConnections,
-      logger: deps.logger,
-      instanceId: deps.config.instanceId,
-    });
-    return await scheduler.runNow(name, { dryRun });
-  } finally {
-    await conns.close();
-  }
 }

@@ -4,12 +4,14 @@
  * needs Redis, not MySQL.
  */
 import { pino } from 'pino';
-import type { Config, WatcherConfig } from './config.js';
+import { enabledEntries, type Config } from './config.js';
 import type { AnyWatcher } from './watcher/registry.js';
 import type { Coordinator, LastRunRecord } from './lock/index.js';
 import { createRedisCoordinator } from './lock/index.js';
 import { createLockRedis, createRedis, waitRedis } from '../pkg/redis/redis.js';
-import { parseSchedule } from './scheduler/spec.js';
+import { parseSchedule, type Schedule } from './scheduler/spec.js';
+import { scheduleMode } from './list.js';
+import { Secrets } from '../pkg/censor/censor.js';
 import { UsageError, StartupError } from './errors.js';
 import { secretValues } from './options/index.js';
 
@@ -41,28 +43,16 @@ export interface ClusterStatus {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** Replaces every secret value in a text with `***` (error texts of last runs are not from the schema). */
-function scrubAll(text: string, secrets: readonly string[]): string {
-  return secrets.reduce((t, s) => t.split(s).join('***'), text);
-}
-
-/** The enabled watchers with their config (as the daemon schedules them; not imported from server.ts, which loads the drivers). */
-function enabled(
-  config: Config,
-  watchers: readonly AnyWatcher[],
-): Array<{ watcher: AnyWatcher; config: WatcherConfig }> {
-  return watchers.flatMap((watcher) => {
-    const wc = config.watchers[watcher.name];
-    return wc?.enabled === true ? [{ watcher, config: wc }] : [];
-  });
-}
-
-async function nextSlot(c: Coordinator, wc: WatcherConfig, nowMs: number): Promise<string | null> {
-  const schedule = parseSchedule(wc.schedule, { mode: wc.mode, timeZone: wc.timeZone });
+async function nextSlot(
+  c: Coordinator,
+  name: string,
+  schedule: Schedule,
+  nowMs: number,
+): Promise<string | null> {
   let next: number;
   if (schedule.mode === 'fixed-delay') {
     // The chain's end is cluster-wide: the next slot is one interval after the last run ended.
-    const end = await c.chainEnd(wc.name);
+    const end = await c.chainEnd(name);
     next = end === undefined ? schedule.first(nowMs) : schedule.next(end);
   } else {
     next = schedule.next(nowMs);
@@ -78,16 +68,17 @@ export async function readStatus(
   nowMs: number,
 ): Promise<ClusterStatus> {
   const rows = await Promise.all(
-    enabled(config, watchers).map(async ({ watcher, config: wc }): Promise<WatcherStatus> => {
+    enabledEntries(config, watchers).map(async ({ watcher, config: wc }): Promise<WatcherStatus> => {
+      const schedule = parseSchedule(wc.schedule, { mode: wc.mode, timeZone: wc.timeZone });
       const [last, holder, next] = await Promise.all([
         coordinator.lastRun(watcher.name),
         coordinator.holder(watcher.name),
-        nextSlot(coordinator, wc, nowMs),
+        nextSlot(coordinator, watcher.name, schedule, nowMs),
       ]);
       return {
         watcher: watcher.name,
         schedule: wc.schedule,
-        mode: wc.schedule.startsWith('@every') ? wc.mode : 'cron',
+        mode: scheduleMode(schedule),
         lastRun:
           last === undefined
             ? null
@@ -150,6 +141,14 @@ export function formatStatus(s: ClusterStatus): string {
 }
 
 /**
+ * The status as `status` prints it (JSON or the table), with every secret of `secrets` as `***`: a
+ * last run's error text comes from the watcher, not from the schema, and may quote one.
+ */
+export function renderStatus(s: ClusterStatus, json: boolean, secrets: Secrets): string {
+  return secrets.censor(json ? `${JSON.stringify(s, null, 2)}\n` : formatStatus(s));
+}
+
+/**
  * `iam-watcher status`: connects to Redis only (bounded by `redis.timeout`), reads, disconnects.
  * @returns the text to print. @throws StartupError (exit 1) when Redis does not answer;
  * UsageError (exit 2) when `lock.backend` is local (the state lives inside the daemon then).
@@ -194,8 +193,7 @@ export async function clusterStatus(
         cause: err,
       });
     }
-    const text = json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status);
-    return scrubAll(text, secretValues(config, watchers));
+    return renderStatus(status, json, new Secrets(secretValues(config, watchers)));
   } finally {
     await Promise.all([redis.close(), ...lockRedis.map((h) => h.close())]);
   }

@@ -31,6 +31,17 @@ after(async () => {
   for (const p of prefixes) await deleteKeys(p);
 });
 
+/** The number of `lease.lost` lines once it reaches `count`, or when `withinMs` have passed. */
+async function linesReaching(i: Instance, count: number, withinMs: number): Promise<number> {
+  const deadline = Date.now() + withinMs;
+  let n = i.lines('lease.lost', 'probe').length;
+  while (n < count && Date.now() < deadline) {
+    await sleep(20);
+    n = i.lines('lease.lost', 'probe').length;
+  }
+  return n;
+}
+
 async function stall(
   t: { diagnostic(m: string): void },
   variant: 'then waits' | 'then returns',
@@ -71,10 +82,10 @@ async function stall(
     { watcher: 'probe' },
     BLOCK_MS + 5000,
   );
-  // A line reaches the log at the end of the daemon's event-loop turn that logged it (and then goes
-  // through a pipe to this process), where the counter moved at once: give the line that long.
-  await sleep(250);
-  const linesAfterScrape = stalled!.lines('lease.lost', 'probe').length;
+  // The counter moves when the loss is noticed; its line reaches the log at the end of that
+  // event-loop turn and then crosses a pipe to this process. Wait until the lines have caught up
+  // with the count scraped, or 2 s (less than a stall, so no loss after the scrape can stand in).
+  const linesAfterScrape = await linesReaching(stalled!, lostMetric, 2000);
   const missedMetric = await stalled!.metric(
     'iam_watcher_slots_missed_total',
     { watcher: 'probe' },

@@ -1,23 +1,36 @@
 /**
- * The logger censors `password` properties wherever they appear in a line (down to two levels),
- * in child bindings and in serialized errors, without touching the caller's objects.
+ * The logger censors `password` properties (and any other names it is given) wherever they appear
+ * in a line (down to four levels), in child bindings and in serialized errors, and secret texts
+ * anywhere in a line, without touching the caller's objects. Lines of a turn are written at its end,
+ * at exit, or when `flushLogs()` is called.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { CENSOR, createLogger, flushLogger, scrubSecrets } from '../../internal/pkg/log/log.js';
+import {
+  CENSOR,
+  createLogger,
+  flushLogs,
+  scrubSecrets,
+  type LogOptions,
+} from '../../internal/pkg/log/log.js';
+import { Secrets } from '../../internal/pkg/censor/censor.js';
 
 const SECRET = 's3cr3t-value';
 
-async function logLines(write: (logger: ReturnType<typeof createLogger>) => void): Promise<string[]> {
+async function logLines(
+  write: (logger: ReturnType<typeof createLogger>) => void,
+  opts: Partial<LogOptions> = {},
+): Promise<string[]> {
   const dir = await mkdtemp(join(tmpdir(), 'iamw-log-'));
   try {
     const file = join(dir, 'out.log');
-    const logger = createLogger({ level: 'info', format: 'json', outputPaths: [file] });
+    const logger = createLogger({ level: 'info', format: 'json', outputPaths: [file], ...opts });
     write(logger);
-    await flushLogger(logger);
+    flushLogs();
     return (await readFile(file, 'utf8')).trim().split('\n');
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -52,10 +65,34 @@ void describe('log redaction', () => {
   void it('returns a line without secrets as it is (no copy) and leaves other fields alone', () => {
     const line = { event: 'run.finished', watcher: 'clean', counts: { deleted: 3 }, list: [1, 2] };
     assert.equal(scrubSecrets(line), line);
-    const deep = { a: { b: { c: { password: SECRET } } } };
-    // Three levels down is beyond the scrub depth, as pino's paths `*.*.password` were.
+    const deep = { a: { b: { c: { d: { e: { password: SECRET } } } } } };
+    // Five levels down is beyond the scrub depth (a whole config logged as one property is four).
     assert.equal(scrubSecrets(deep), deep);
     assert.deepEqual(scrubSecrets({ password: '', other: 1 }), { password: '', other: 1 });
+  });
+
+  void it('censors the names it is given, and secret texts wherever they stand in a line', async () => {
+    const token = 'tok-"quoted"-9';
+    const secrets = new Secrets(['first-secret', token]);
+    const lines = await logLines(
+      (logger) => {
+        logger.info({ options: { apiToken: 'by-key-only' } }, 'by name');
+        logger.child({ 'api-token': 'in-a-binding' }).info('binding');
+        logger.error({ err: new Error(`GET /x?token=${token} failed`) }, `run failed: ${token}`);
+        logger.info({ deep: { a: { b: { c: { d: { e: token } } } } } }, 'deep');
+        secrets.add(['later-secret']); // a reload brings a new value
+        logger.info({ note: 'later-secret and first-secret' }, 'after reload');
+      },
+      { secretKeys: ['apiToken', 'api-token'], secrets },
+    );
+    assert.equal(lines.length, 5);
+    for (const line of lines) {
+      for (const s of ['by-key-only', 'in-a-binding', 'tok-', 'first-secret', 'later-secret']) {
+        assert.ok(!line.includes(s), `${s} in ${line}`);
+      }
+      assert.ok(line.includes(CENSOR), `no censor mark in ${line}`);
+      JSON.parse(line); // still one JSON object
+    }
   });
 });
 
@@ -72,6 +109,12 @@ void describe('log writes', () => {
         lines.map((l) => (JSON.parse(l) as { i: number }).i),
         [0, 1, 2],
       );
+      // flushLogs() writes what the turn has logged so far, before its end.
+      // Read synchronously: an await would let the turn end, and the buffer write itself.
+      logger.info({ i: 3 }, 'line');
+      assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 3);
+      flushLogs();
+      assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 4);
       // A process that logs and exits at once (a fatal error path): the exit handler writes the line.
       const exiting = join(dir, 'exit.log');
       const module = new URL('../../internal/pkg/log/log.ts', import.meta.url).href;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { intField, stringField } from '../../internal/watcher/options/fields.js';
 import { loadConfig, MAX_CONFIG_BYTES, type LoadInput } from '../../internal/watcher/options/index.js';
-import { ConfigError, type ConfigProblem } from '../../internal/watcher/errors.js';
+import { ConfigError, WatcherDefinitionError, type ConfigProblem } from '../../internal/watcher/errors.js';
 import type { AnyWatcher } from '../../internal/watcher/watcher/registry.js';
 
 const run = (): Promise<void> => Promise.resolve();
@@ -337,6 +337,25 @@ void describe('keys', () => {
     assert.equal(
       loadConfig(input({ watchers: clash, flags: { 'watcher.a.b-c': '2' } })).watchers.a!.options.bC,
       2,
+    );
+  });
+
+  void it('refuses a watcher option that clashes with a common key: a bug in the watcher', () => {
+    const clash: AnyWatcher = {
+      name: 'odd',
+      description: '',
+      schedule: '@every 1h',
+      options: { batchSize: intField({ default: 1, doc: 'rows' }) },
+      run,
+    };
+    assert.throws(
+      () => loadConfig(input({ watchers: [clash] })),
+      (err: unknown) =>
+        err instanceof WatcherDefinitionError &&
+        err.code === 'WATCHER_INVALID' &&
+        /watcher "odd" declares option "batchSize", which clashes with watcher\.odd\.batch-size/.test(
+          err.message,
+        ),
     );
   });
 

@@ -1,6 +1,6 @@
 /**
  * Configuration loading: defaults, precedence (flag > env > file > default), `${VAR}` expansion, the
- * search path, the frozen result, the effective-config view, redaction paths and the shipped files.
+ * search path, the frozen result, the effective-config view, the secret key names and the shipped files.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +18,7 @@ import {
   expandVars,
   findConfigFile,
   loadConfig,
-  redactPaths,
+  secretKeyNames,
   type LoadInput,
 } from '../../internal/watcher/options/index.js';
 import { ConfigError } from '../../internal/watcher/errors.js';
@@ -391,17 +391,18 @@ void describe('keys, view and redaction', () => {
     assert.deepEqual({ ...again, configFile: undefined }, { ...c, configFile: undefined });
   });
 
-  void it('redacts every secret path for pino, including watcher secrets', () => {
-    const paths = redactPaths(WATCHERS);
-    for (const p of [
-      'mysql.password',
-      'redis.password',
-      '*.password',
-      'watchers.cleansecret.options.apiToken',
-    ]) {
-      assert.ok(paths.includes(p), p);
-    }
-    assert.ok(paths.some((p) => p.includes('"api-token"')));
+  void it('names every secret key for the logger, as YAML and as the config writes it', () => {
+    assert.deepEqual(secretKeyNames(WATCHERS).sort(), ['api-token', 'apiToken', 'password']);
+  });
+
+  void it('builds the keys once per watcher list', () => {
+    assert.equal(configKeys(WATCHERS), configKeys(WATCHERS));
+    assert.ok(Object.isFrozen(configKeys(WATCHERS)));
+    assert.notEqual(configKeys([...WATCHERS]), configKeys(WATCHERS));
+    assert.deepEqual(
+      configKeys([...WATCHERS]).map((k) => k.key),
+      configKeys(WATCHERS).map((k) => k.key),
+    );
   });
 });
 

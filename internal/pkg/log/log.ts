@@ -1,43 +1,57 @@
 /**
- * Logging: pino, JSON lines by default, `console` for people (pino-pretty). Secrets are redacted at
- * the root logger, so no child or call site can leak them. Writes are synchronous and happen at the
+ * Logging: pino, JSON lines by default, `console` for people (pino-pretty). Secrets are censored at
+ * the root logger, so no child or call site can leak them: properties named as secrets, and the
+ * secret texts themselves wherever they appear in a line. Writes are synchronous and happen at the
  * end of the event-loop turn that logged them, all lines of the turn in one write (a thousand runs
- * ending together: one write, not a thousand); whatever a turn leaves is written when the process
- * exits, so nothing is lost when it exits right after logging.
+ * ending together: one write, not a thousand; `test/tools/log-write-bench.ts` measures it); whatever
+ * a turn leaves is written when the process exits, so nothing is lost when it exits right after
+ * logging, and {@link flushLogs} writes it at once.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pino, { type DestinationStream, type Logger, type StreamEntry } from 'pino';
 import { createRequire } from 'node:module';
+import { CENSOR, type Secrets } from '../censor/censor.js';
 import { TurnQueue } from '../turn/turn-queue.js';
 
 export type { Logger } from 'pino';
+export { CENSOR } from '../censor/censor.js';
 
 export interface LogOptions {
   readonly level: string;
   readonly format: 'json' | 'console';
   /** `stdout`, `stderr` or file paths. */
   readonly outputPaths: readonly string[];
-  /** Extra redaction paths (pino syntax). `password` properties are always censored. */
-  readonly redact?: readonly string[];
+  /**
+   * Names of properties that hold secrets (`api-token`, `apiToken`), censored wherever they appear
+   * down to {@link SCRUB_DEPTH} levels into a line. `password` is always one.
+   */
+  readonly secretKeys?: readonly string[];
+  /**
+   * Secret texts, censored anywhere in a line: in its message, an error's text, at any depth. The
+   * caller may add to it later (a reload that brings a new value).
+   */
+  readonly secrets?: Secrets;
   /** Fields on every line (e.g. `instance`). */
   readonly base?: Record<string, unknown>;
 }
 
-/** Redacted values are replaced by this. */
-export const CENSOR = '***';
-
-/** The key that is censored wherever it appears, down to {@link SCRUB_DEPTH} levels below the line. */
-const SECRET_KEY = 'password';
-const SCRUB_DEPTH = 2;
+/** The property censored when no others are named. */
+const PASSWORD_ONLY: ReadonlySet<string> = new Set(['password']);
+/** Deep enough for a whole config logged as one property: `config.watchers.<name>.options.<key>`. */
+const SCRUB_DEPTH = 4;
 
 /**
- * A copy of `value` with every `password` property down to `depth` levels censored, or `value`
+ * A copy of `value` with every property named in `keys` down to `depth` levels censored, or `value`
  * itself (not copied) when it has none: the common case costs a scan of the keys and no garbage.
  * Arrays are walked like objects. Errors are copied as plain objects of their own enumerable
  * properties plus name and message when a secret has to be censored inside them.
  */
-export function scrubSecrets<T>(value: T, depth: number = SCRUB_DEPTH): T {
+export function scrubSecrets<T>(
+  value: T,
+  keys: ReadonlySet<string> = PASSWORD_ONLY,
+  depth: number = SCRUB_DEPTH,
+): T {
   if (typeof value !== 'object' || value === null) return value;
   let copy: Record<string, unknown> | unknown[] | undefined;
   const source = value as Record<string, unknown>;
@@ -46,8 +60,8 @@ export function scrubSecrets<T>(value: T, depth: number = SCRUB_DEPTH): T {
     if (!Object.prototype.hasOwnProperty.call(source, key)) continue;
     const v = source[key];
     let next: unknown = v;
-    if (key === SECRET_KEY && v !== undefined && v !== null && v !== '') next = CENSOR;
-    else if (depth > 0 && typeof v === 'object' && v !== null) next = scrubSecrets(v, depth - 1);
+    if (keys.has(key) && v !== undefined && v !== null && v !== '') next = CENSOR;
+    else if (depth > 0 && typeof v === 'object' && v !== null) next = scrubSecrets(v, keys, depth - 1);
     if (next === v) continue;
     copy ??= copyOf(value);
     (copy as Record<string, unknown>)[key] = next;
@@ -66,20 +80,24 @@ function copyOf(value: object): Record<string, unknown> | unknown[] {
 }
 
 /**
- * Censors the `password` properties of every line and of the base bindings (see
+ * pino options that censor the secret properties of every line and of the base bindings (see
  * {@link scrubSecrets}), and of errors after pino's error serializer (a driver error may carry its
  * connection options: `err.config.password`); children's bindings are scrubbed by
- * {@link scrubChildBindings}. Not pino's `redact` option: its wildcard paths run a path parser and
- * a clone for every property of every line (measured at 7 KB of garbage per line, the largest cost
- * of a run when a thousand watchers share a slot).
+ * {@link scrubChildBindings}; secret texts are cut out of the serialized line, once per line. Not
+ * pino's `redact` option: its wildcard paths run a path parser and a clone for every property of
+ * every line (measured at 7 KB of garbage per line, the largest cost of a run when a thousand
+ * watchers share a slot).
  */
-const scrubbing = {
-  formatters: {
-    log: (obj: Record<string, unknown>) => scrubSecrets(obj),
-    bindings: (bindings: Record<string, unknown>) => scrubSecrets(bindings),
-  },
-  serializers: { err: (err: unknown) => scrubSecrets(pino.stdSerializers.err(err as Error)) },
-};
+function scrubbing(keys: ReadonlySet<string>, secrets: Secrets | undefined) {
+  return {
+    formatters: {
+      log: (obj: Record<string, unknown>) => scrubSecrets(obj, keys),
+      bindings: (bindings: Record<string, unknown>) => scrubSecrets(bindings, keys),
+    },
+    serializers: { err: (err: unknown) => scrubSecrets(pino.stdSerializers.err(err as Error), keys) },
+    hooks: secrets === undefined ? {} : { streamWrite: (line: string) => secrets.censorJson(line) },
+  };
+}
 
 function destination(path: string): DestinationStream {
   if (path === 'stdout') return pino.destination({ dest: 1, sync: true });
@@ -113,11 +131,17 @@ class TurnBuffer implements DestinationStream {
   }
 }
 
-/** Buffers with lines not yet written; the `exit` handler writes them. */
+/** Buffers with lines not yet written; {@link flushLogs} (and the `exit` handler) writes them. */
 const pending = new Set<WeakRef<TurnBuffer>>();
-process.on('exit', () => {
+
+/**
+ * Writes every line logged so far, now, without waiting for the end of the turn: for an exit path,
+ * and for tests that read a log right after writing it.
+ */
+export function flushLogs(): void {
   for (const ref of pending) ref.deref()?.flush();
-});
+}
+process.on('exit', flushLogs);
 
 function stream(path: string, format: LogOptions['format']): DestinationStream {
   const dest = destination(path);
@@ -131,10 +155,10 @@ function stream(path: string, format: LogOptions['format']): DestinationStream {
  * pino applies the bindings formatter to the root's base only; a child's bindings are scrubbed by
  * wrapping `child` on the root (children inherit it through their prototype).
  */
-function scrubChildBindings(root: Logger): Logger {
+function scrubChildBindings(root: Logger, keys: ReadonlySet<string>): Logger {
   const original = Object.getPrototypeOf(root) as { child: Logger['child'] };
   root.child = function scrubbedChild(this: Logger, bindings, options) {
-    return original.child.call(this, scrubSecrets(bindings), options);
+    return original.child.call(this, scrubSecrets(bindings, keys), options);
   } as Logger['child'];
   return root;
 }
@@ -158,30 +182,18 @@ export function createLogger(opts: LogOptions): Logger {
     level: 'trace' as const,
     stream: stream(p, opts.format),
   }));
+  const keys = new Set([...PASSWORD_ONLY, ...(opts.secretKeys ?? [])]);
+  const scrub = scrubbing(keys, opts.secrets);
   const root = pino(
     {
       level: opts.level,
       base: opts.base ?? null,
       timestamp: isoTimestamp,
-      formatters: { level: (label) => ({ level: label }), ...scrubbing.formatters },
-      serializers: scrubbing.serializers,
-      // Extra paths in pino's syntax, when a caller asks for them (the slow path, see scrubbing).
-      ...(opts.redact !== undefined && opts.redact.length > 0
-        ? { redact: { paths: [...opts.redact], censor: CENSOR } }
-        : {}),
+      formatters: { level: (label) => ({ level: label }), ...scrub.formatters },
+      serializers: scrub.serializers,
+      hooks: scrub.hooks,
     },
     streams.length === 1 ? (streams[0]?.stream as DestinationStream) : pino.multistream(streams),
   );
-  return scrubChildBindings(root);
-}
-
-/** Flushes buffered log output (a no-op for synchronous destinations, kept for safety). */
-export function flushLogger(logger: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    try {
-      logger.flush(() => resolve());
-    } catch {
-      resolve();
-    }
-  });
+  return scrubChildBindings(root, keys);
 }

@@ -73,3 +73,23 @@ export async function waitReady(o: WaitReadyOptions): Promise<void> {
     }
   }
 }
+
+/**
+ * Undefined when `p` resolves within `timeoutMs`; otherwise why not: its error's message, or
+ * `timeout` (a health probe that must answer quickly, whatever the dependency does).
+ */
+export async function answerWithin(p: Promise<unknown>, timeoutMs: number): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  const settled = p.then(
+    () => undefined,
+    (err: unknown) => (err instanceof Error ? err.message : String(err)),
+  );
+  try {
+    return await Promise.race([settled, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

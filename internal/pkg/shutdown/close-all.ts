@@ -25,11 +25,3 @@ export async function closeAll(steps: readonly CloseStep[]): Promise<CloseFailur
   }
   return failures;
 }
-
-/**
- * Wraps a close function so that repeated calls share the first call's promise (idempotent stop).
- */
-export function once<T>(fn: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => (p ??= fn());
-}

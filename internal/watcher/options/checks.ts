@@ -2,6 +2,7 @@
  * Small value checks shared by the schema: each returns a problem message or undefined.
  */
 import { accessSync, constants, statSync } from 'node:fs';
+import { isTimeZone } from '../../pkg/timezone/time-zone.js';
 import { parseHostPort } from './fields.js';
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62})?)*\.?$/;
@@ -22,13 +23,8 @@ export function checkHostPort(v: string): string | undefined {
 
 /** An IANA time zone Node knows (`Europe/Berlin`, `UTC`); empty means the process's local zone. */
 export function checkTimeZone(v: string): string | undefined {
-  if (v === '') return undefined;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: v });
-    return undefined;
-  } catch {
-    return `must be an IANA time zone such as UTC or Europe/Berlin, got ${JSON.stringify(v)}`;
-  }
+  if (v === '' || isTimeZone(v)) return undefined;
+  return `must be an IANA time zone such as UTC or Europe/Berlin, got ${JSON.stringify(v)}`;
 }
 
 /** A URL path segment for the health endpoint (`healthz` or `/healthz`). */

@@ -6,9 +6,10 @@
 import type { Config, ScheduleMode } from '../config.js';
 import { FieldError, type Field } from './fields.js';
 import type { KeyIndex } from './key-index.js';
-import { Problems, scrub } from './problems.js';
+import { Secrets } from '../../pkg/censor/censor.js';
+import type { Problems } from './problems.js';
 import type { RawValue } from './raw-value.js';
-import type { ConfigKey } from './schema.js';
+import { writeProp, type ConfigKey } from './schema.js';
 
 /** Checks a watcher's schedule; returns a problem message or undefined. */
 export type ScheduleCheck = (
@@ -65,7 +66,8 @@ function fieldMessage(field: Field<unknown>, err: unknown, raw: unknown): string
     err instanceof FieldError
       ? err.message
       : `cannot be read (${err instanceof Error ? err.message : 'unknown error'})`;
-  return field.secret && typeof raw === 'string' ? scrub(text, raw) : text;
+  // A check may quote the value it rejects; a secret's must never reach a terminal or a log.
+  return field.secret && typeof raw === 'string' ? new Secrets([raw]).censor(text) : text;
 }
 
 function checkSchedules(
@@ -125,25 +127,15 @@ function safeCheck(
 function build(input: CompileInput, resolved: ReadonlyMap<string, Resolved>): Config {
   const root: Record<string, unknown> = { configFile: input.configFile, watchers: {} };
   for (const name of input.index.watcherNames) {
-    setProp(root, ['watchers', name], { name, options: {} });
+    writeProp(root, ['watchers', name], { name, options: {} });
   }
-  for (const k of input.index.keys) setProp(root, k.prop, resolved.get(k.key)?.value);
+  for (const k of input.index.keys) writeProp(root, k.prop, resolved.get(k.key)?.value);
   const config = root as unknown as Config & Record<string, unknown>;
   if (config.instanceId === '') root.instanceId = `${input.hostname}-${input.pid}`;
   for (const w of Object.values(config.watchers)) {
     if (w.timeZone === '') (w as { timeZone: string | undefined }).timeZone = undefined;
   }
   return config;
-}
-
-function setProp(root: Record<string, unknown>, prop: readonly string[], value: unknown): void {
-  let node = root;
-  prop.slice(0, -1).forEach((p) => {
-    node[p] ??= {};
-    node = node[p] as Record<string, unknown>;
-  });
-  const last = prop[prop.length - 1];
-  if (last !== undefined) node[last] = value;
 }
 
 /** Freezes an object and everything it holds. */

@@ -4,7 +4,7 @@
  * effect after a restart (connections, lock, listener, logging, instance, timeouts).
  */
 import type { Config } from '../config.js';
-import type { AnyWatcher } from '../watcher/registry.js';
+import type { WatcherSpec } from './watcher-keys.js';
 import { configKeys, readProp } from './schema.js';
 
 /** One changed key. `from`/`to` are display values; a secret shows `***` (or `''` when empty). */
@@ -35,7 +35,7 @@ function same(a: unknown, b: unknown): boolean {
  * Compares two configs key by key. Raw values are compared (so a changed password is seen), and
  * shown through the key's formatter (so it is never printed).
  */
-export function diffConfig(before: Config, after: Config, watchers: readonly AnyWatcher[]): ConfigDiff {
+export function diffConfig(before: Config, after: Config, watchers: readonly WatcherSpec[]): ConfigDiff {
   const applied: ConfigChange[] = [];
   const needsRestart: ConfigChange[] = [];
   for (const k of configKeys(watchers)) {

@@ -5,11 +5,11 @@
  * with the same constructors.
  */
 import { DurationSyntaxError, formatDuration, parseDuration } from '../../pkg/duration/duration.js';
+import type { HostPort } from '../../pkg/net/host-port.js';
+import { FieldError } from '../errors.js';
 
-/** Thrown by {@link Field.parse}; the loader adds the key path and the file line. */
-export class FieldError extends Error {
-  override readonly name = 'FieldError';
-}
+/** Thrown by {@link Field.parse}, for fields a watcher writes itself. */
+export { FieldError } from '../errors.js';
 
 /** Where a raw value came from; env and flag values always arrive as strings. */
 export type ValueSource = 'default' | 'file' | 'env' | 'flag';
@@ -213,13 +213,7 @@ export function listField(
   };
 }
 
-/** `host:port`, IPv6 in brackets (`[::1]:5050`). */
-export interface HostPort {
-  readonly host: string;
-  readonly port: number;
-}
-
-/** Parses `host:port`; returns a message on failure. */
+/** Parses `host:port`, IPv6 in brackets (`[::1]:5050`); returns a message on failure. */
 export function parseHostPort(text: string): HostPort | string {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(text.trim());
   if (!m) return `must be host:port (e.g. 0.0.0.0:5050 or [::1]:5050), got ${JSON.stringify(text)}`;

@@ -2,7 +2,7 @@
  * The configuration module's public API: schema, loader and what may be shown of a config.
  */
 export { configKeys, defaultText, envName, ENV_PREFIX, type ConfigKey } from './schema.js';
-export { COMMON_WATCHER_KEYS } from './watcher-keys.js';
+export { COMMON_WATCHER_KEYS, type WatcherSpec } from './watcher-keys.js';
 export {
   loadConfig,
   findConfigFile,
@@ -11,7 +11,7 @@ export {
   type LoadInput,
   type ScheduleCheck,
 } from './load.js';
-export { effectiveConfigView, redactPaths, secretValues } from './redact.js';
+export { effectiveConfigView, secretKeyNames, secretValues } from './redact.js';
 export { diffConfig, reloadable, type ConfigChange, type ConfigDiff } from './diff.js';
 export { expandVars, type Expansion } from './expand.js';
 export { MAX_CONFIG_BYTES } from './read-file.js';

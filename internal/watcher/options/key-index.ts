@@ -1,7 +1,7 @@
 /**
  * Look-up tables derived from the schema: leaf keys, group prefixes and environment names.
  */
-import type { AnyWatcher } from '../watcher/registry.js';
+import type { WatcherSpec } from './watcher-keys.js';
 import { configKeys, envName, type ConfigKey } from './schema.js';
 
 /** The schema, indexed for the loader. */
@@ -16,8 +16,19 @@ export interface KeyIndex {
   readonly watcherNames: readonly string[];
 }
 
-/** Builds the look-up tables for a set of watchers. */
-export function indexKeys(watchers: readonly AnyWatcher[]): KeyIndex {
+const indexOf = new WeakMap<readonly WatcherSpec[], KeyIndex>();
+
+/** The look-up tables for a list of watchers, built once per list (a reload uses them again). */
+export function indexKeys(watchers: readonly WatcherSpec[]): KeyIndex {
+  let index = indexOf.get(watchers);
+  if (index === undefined) {
+    index = buildIndex(watchers);
+    indexOf.set(watchers, index);
+  }
+  return index;
+}
+
+function buildIndex(watchers: readonly WatcherSpec[]): KeyIndex {
   const keys = configKeys(watchers);
   const byKey = new Map(keys.map((k) => [k.key, k]));
   const groups = new Set<string>();
@@ -29,10 +40,4 @@ export function indexKeys(watchers: readonly AnyWatcher[]): KeyIndex {
     byEnv.set(name, [...(byEnv.get(name) ?? []), k]);
   }
   return { keys, byKey, groups, byEnv, watcherNames: watchers.map((w) => w.name) };
-}
-
-/** The first two segments of a `watcher.<name>...` path name a watcher; anything else is not one. */
-export function watcherNameOf(path: string): string | undefined {
-  const parts = path.split('.');
-  return parts[0] === 'watcher' && parts.length >= 2 ? parts[1] : undefined;
 }

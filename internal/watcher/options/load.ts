@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
-import type { AnyWatcher } from '../watcher/registry.js';
+import type { WatcherSpec } from './watcher-keys.js';
 import { compile, type ScheduleCheck } from './compile.js';
 import { envValues, flagValues } from './env-flag-values.js';
 import { fileValues } from './file-values.js';
@@ -33,7 +33,7 @@ export interface LoadInput {
   readonly searchPath?: readonly string[] | undefined;
   readonly hostname: string;
   readonly pid: number;
-  readonly watchers: readonly AnyWatcher[];
+  readonly watchers: readonly WatcherSpec[];
   /** Checks a schedule spec for a mode and zone (injected: options/ does not depend on the scheduler). */
   readonly checkSchedule: ScheduleCheck;
 }

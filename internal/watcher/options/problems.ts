@@ -22,12 +22,3 @@ export class Problems {
 
 /** A problem about the file or the sources as a whole, not one key. */
 export const WHOLE_CONFIG = '(config)';
-
-/**
- * Removes a secret's text from a message. Field checks may quote the value they reject; for a secret
- * that quote must never reach a terminal or a log.
- */
-export function scrub(message: string, secret: string): string {
-  if (secret === '') return message;
-  return message.split(JSON.stringify(secret)).join('***').split(secret).join('***');
-}

@@ -1,10 +1,11 @@
 /**
- * What may be shown of a config: the effective-config view for `iam-watcher validate`, and the
- * paths pino must redact. Both come from the schema, so a watcher option marked secret is covered too.
+ * What may be shown of a config: the effective-config view for `iam-watcher validate`, and what the
+ * logger and the printed outputs must censor. All come from the schema, so a watcher option marked
+ * secret is covered as well as `mysql.password`.
  */
 import type { Config } from '../config.js';
-import type { AnyWatcher } from '../watcher/registry.js';
-import { configKeys, readProp } from './schema.js';
+import type { WatcherSpec } from './watcher-keys.js';
+import { configKeys, readProp, writeProp } from './schema.js';
 
 /**
  * The effective configuration as a nested plain object in YAML shape (kebab-case keys), values as an
@@ -13,13 +14,13 @@ import { configKeys, readProp } from './schema.js';
  */
 export function effectiveConfigView(
   config: Config,
-  watchers: readonly AnyWatcher[],
+  watchers: readonly WatcherSpec[],
 ): Record<string, unknown> {
   const view: Record<string, unknown> = {};
   for (const k of configKeys(watchers)) {
     // An unset optional value (time-zone) reads back as the empty string it was written as.
     const value = readProp(config, k.prop) ?? '';
-    setPath(
+    writeProp(
       view,
       k.key.split('.'),
       k.field.secret ? k.field.format(value) : plain(k.field.kind, value, k.field.format(value)),
@@ -35,42 +36,23 @@ function plain(kind: string, value: unknown, formatted: string): unknown {
   return formatted;
 }
 
-function setPath(root: Record<string, unknown>, path: readonly string[], value: unknown): void {
-  let node = root;
-  for (const p of path.slice(0, -1)) {
-    node[p] ??= {};
-    node = node[p] as Record<string, unknown>;
-  }
-  const last = path[path.length - 1];
-  if (last !== undefined) node[last] = value;
-}
-
 /**
- * Paths for pino's `redact` (its wildcard syntax): every secret key, by its YAML path and by its
- * property path in {@link Config}, at the top of a log object and one level down, plus any `password`
- * property up to two levels down.
+ * The property names the logger censors wherever they appear in a line: the last segment of every
+ * secret key, as YAML writes it (`api-token`) and as the config holds it (`apiToken`).
  */
-export function redactPaths(watchers: readonly AnyWatcher[]): string[] {
-  const paths = new Set(['password', '*.password', '*.*.password']);
+export function secretKeyNames(watchers: readonly WatcherSpec[]): string[] {
+  const names = new Set<string>();
   for (const k of configKeys(watchers)) {
     if (!k.field.secret) continue;
-    for (const path of [k.key.split('.'), [...k.prop]]) {
-      const p = path.map(segment).join('');
-      if (!p.startsWith('.')) continue;
-      paths.add(p.slice(1));
-      paths.add(`*${p}`);
-    }
+    names.add(k.key.slice(k.key.lastIndexOf('.') + 1));
+    const prop = k.prop[k.prop.length - 1];
+    if (prop !== undefined) names.add(prop);
   }
-  return [...paths];
-}
-
-/** A path segment in pino's syntax: `.name`, or `["max-days"]` when it is not an identifier. */
-function segment(s: string): string {
-  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s) ? `.${s}` : `[${JSON.stringify(s)}]`;
+  return [...names];
 }
 
 /** The non-empty secret values of a config, for scrubbing text that did not come from the schema. */
-export function secretValues(config: Config, watchers: readonly AnyWatcher[]): string[] {
+export function secretValues(config: Config, watchers: readonly WatcherSpec[]): string[] {
   return configKeys(watchers)
     .filter((k) => k.field.secret)
     .map((k) => readProp(config, k.prop))

@@ -3,7 +3,8 @@
  * it cannot drift from what the daemon reads: every key with its type, default and meaning. The
  * README holds it between two markers; `make docs` rewrites that section, a unit test compares it.
  */
-import type { AnyWatcher } from '../watcher/registry.js';
+import type { WatcherSpec } from './watcher-keys.js';
+import { DocsMarkersError } from '../errors.js';
 import { reloadable } from './diff.js';
 import { configKeys, defaultText, envName, type ConfigKey } from './schema.js';
 
@@ -24,7 +25,7 @@ export function defaultCell(k: ConfigKey): string {
 }
 
 /** The reference as Markdown (without the markers). */
-export function renderConfigReference(watchers: readonly AnyWatcher[]): string {
+export function renderConfigReference(watchers: readonly WatcherSpec[]): string {
   // prettier-ignore keeps `prettier --write .` from re-padding the table, which would fail the drift test.
   const out = [
     '<!-- Generated from the schema by `make docs` (test/tools/gen-config-reference.ts); do not edit by hand. -->',
@@ -54,13 +55,13 @@ export function extractReference(readme: string): string | undefined {
 
 /**
  * Puts `reference` between the markers.
- * @throws Error when the README lacks the markers (add them where the section belongs).
+ * @throws DocsMarkersError when the README lacks the markers (add them where the section belongs).
  */
 export function replaceReference(readme: string, reference: string): string {
   const start = readme.indexOf(REFERENCE_START);
   const end = readme.indexOf(REFERENCE_END);
   if (start < 0 || end < start) {
-    throw new Error(`README has no ${REFERENCE_START} ... ${REFERENCE_END} section`);
+    throw new DocsMarkersError(`README has no ${REFERENCE_START} ... ${REFERENCE_END} section`);
   }
   return `${readme.slice(0, start + REFERENCE_START.length)}\n${reference}${readme.slice(end)}`;
 }

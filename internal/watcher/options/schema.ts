@@ -4,28 +4,10 @@
  * names, `--help`, the validator and the effective-config view are all derived from this one list.
  */
 import type { Config } from '../config.js';
-import type { AnyWatcher } from '../watcher/registry.js';
-import { commonWatcherKeys, ownWatcherKeys, type Entry } from './watcher-keys.js';
-import {
-  boolField,
-  durationField,
-  enumField,
-  hostPortField,
-  intField,
-  listField,
-  portField,
-  stringField,
-  type Field,
-} from './fields.js';
-import {
-  checkHost,
-  checkHostPort,
-  checkInstanceId,
-  checkKeyPrefix,
-  checkOutputPath,
-  checkReadableFile,
-  checkUrlPath,
-} from './checks.js';
+import { commonWatcherKeys, ownWatcherKeys, type Entry, type WatcherSpec } from './watcher-keys.js';
+import { mysqlKeys, redisKeys } from './connection-keys.js';
+import { durationField, enumField, hostPortField, listField, stringField, type Field } from './fields.js';
+import { checkHostPort, checkInstanceId, checkKeyPrefix, checkOutputPath, checkUrlPath } from './checks.js';
 
 /** One configuration key. */
 export interface ConfigKey {
@@ -97,6 +79,12 @@ function daemonKeys(): Entry[] {
       }),
       '<hostname>-<pid>',
     ],
+  ];
+}
+
+/** `lock.*`: where and how slots are claimed. */
+function lockKeys(): Entry[] {
+  return [
     [
       'lock.backend',
       ['lock', 'backend'],
@@ -141,236 +129,6 @@ function daemonKeys(): Entry[] {
   ];
 }
 
-function mysqlKeys(): Entry[] {
-  const p = (k: string): readonly string[] => ['mysql', k];
-  return [
-    [
-      'mysql.host',
-      p('host'),
-      stringField({
-        default: '127.0.0.1:3306',
-        doc: 'MySQL/MariaDB server as host:port.',
-        docZh: 'MySQL/MariaDB 服务器地址，格式为 host:port。',
-        check: checkHostPort,
-      }),
-    ],
-    [
-      'mysql.username',
-      p('username'),
-      stringField({ default: 'iam', doc: 'MySQL user name.', docZh: 'MySQL 用户名。' }),
-    ],
-    [
-      'mysql.password',
-      p('password'),
-      stringField({
-        default: '',
-        doc: 'MySQL password (never printed).',
-        docZh: 'MySQL 密码（从不输出）。',
-        secret: true,
-      }),
-    ],
-    [
-      'mysql.database',
-      p('database'),
-      stringField({
-        default: 'iam',
-        doc: 'Database of the IAM apiserver.',
-        docZh: 'IAM apiserver 使用的数据库。',
-        allowEmpty: false,
-      }),
-    ],
-    [
-      'mysql.max-idle-connections',
-      p('maxIdleConnections'),
-      intField({
-        default: 100,
-        doc: 'Most idle connections kept in the pool.',
-        docZh: '连接池中最多保留的空闲连接数。',
-        min: 0,
-        max: 10_000,
-      }),
-    ],
-    [
-      'mysql.max-open-connections',
-      p('maxOpenConnections'),
-      intField({
-        default: 100,
-        doc: 'Most open connections in the pool.',
-        docZh: '连接池中最多打开的连接数。',
-        min: 1,
-        max: 10_000,
-      }),
-    ],
-    [
-      'mysql.max-connection-life-time',
-      p('maxConnectionLifeTimeMs'),
-      durationField({
-        default: 10 * SECOND,
-        doc: 'Idle connections older than this are closed.',
-        docZh: '空闲超过这段时间的连接会被关闭。',
-      }),
-    ],
-    ...mysqlTlsKeys(),
-  ];
-}
-
-function mysqlTlsKeys(): Entry[] {
-  const p = (k: string): readonly string[] => ['mysql', 'tls', k];
-  const file = (doc: string, docZh?: string) =>
-    stringField({ default: '', doc, docZh, check: checkReadableFile });
-  return [
-    [
-      'mysql.tls.enabled',
-      p('enabled'),
-      boolField({
-        default: false,
-        doc: 'Connect to MySQL with TLS; the server certificate is verified.',
-        docZh: '通过 TLS 连接 MySQL，并校验服务器证书。',
-      }),
-    ],
-    [
-      'mysql.tls.ca-file',
-      p('caFile'),
-      file(
-        'PEM file of the CA certificate(s) that sign the server certificate, read at start-up; empty trusts the system CAs.',
-        '签发服务器证书的 CA 证书（PEM 文件），启动时读取；为空时信任系统 CA。',
-      ),
-    ],
-    [
-      'mysql.tls.cert-file',
-      p('certFile'),
-      file(
-        'PEM file of the client certificate for mutual TLS (with mysql.tls.key-file), read at start-up; empty for none.',
-        '双向 TLS 的客户端证书（PEM 文件，与 mysql.tls.key-file 一起使用），启动时读取；为空表示不使用。',
-      ),
-    ],
-    [
-      'mysql.tls.key-file',
-      p('keyFile'),
-      file(
-        "PEM file of the client certificate's private key, read at start-up; empty for none.",
-        '客户端证书的私钥（PEM 文件），启动时读取；为空表示不使用。',
-      ),
-    ],
-    [
-      'mysql.tls.insecure-skip-verify',
-      p('insecureSkipVerify'),
-      boolField({
-        default: false,
-        doc: 'Accept any server certificate (testing only: open to interception).',
-        docZh: '接受任意服务器证书（仅用于测试：连接可被中间人截获）。',
-      }),
-    ],
-  ];
-}
-
-function redisKeys(): Entry[] {
-  const p = (k: string): readonly string[] => ['redis', k];
-  return [
-    [
-      'redis.host',
-      p('host'),
-      stringField({
-        default: '127.0.0.1',
-        doc: 'Redis host (without port).',
-        docZh: 'Redis 主机（不含端口）。',
-        allowEmpty: false,
-        check: checkHost,
-      }),
-    ],
-    ['redis.port', p('port'), portField({ default: 6379, doc: 'Redis port.', docZh: 'Redis 端口。' })],
-    [
-      'redis.addrs',
-      p('addrs'),
-      listField({
-        default: [],
-        doc: 'host:port of the Sentinels (with redis.master-name) or the Cluster nodes (with redis.enable-cluster); empty means host and port.',
-        docZh:
-          'Sentinel 节点（配合 redis.master-name）或 Cluster 节点（配合 redis.enable-cluster）的 host:port；为空时使用 host 和 port。',
-        check: checkHostPort,
-      }),
-    ],
-    [
-      'redis.username',
-      p('username'),
-      stringField({
-        default: '',
-        doc: 'Redis ACL user name; empty for the default user.',
-        docZh: 'Redis ACL 用户名；为空时使用默认用户。',
-      }),
-    ],
-    [
-      'redis.password',
-      p('password'),
-      stringField({
-        default: '',
-        doc: 'Redis password (never printed).',
-        docZh: 'Redis 密码（从不输出）。',
-        secret: true,
-      }),
-    ],
-    [
-      'redis.database',
-      p('database'),
-      intField({
-        default: 0,
-        doc: 'Redis logical database number.',
-        docZh: 'Redis 逻辑数据库编号。',
-        min: 0,
-        max: 255,
-      }),
-    ],
-    [
-      'redis.master-name',
-      p('masterName'),
-      stringField({
-        default: '',
-        doc: 'Sentinel master name; empty when not using Sentinel.',
-        docZh: 'Sentinel 主节点名称；不使用 Sentinel 时为空。',
-      }),
-    ],
-    [
-      'redis.enable-cluster',
-      p('enableCluster'),
-      boolField({ default: false, doc: 'Connect to a Redis Cluster.', docZh: '连接 Redis Cluster。' }),
-    ],
-    [
-      'redis.use-ssl',
-      p('useSsl'),
-      boolField({ default: false, doc: 'Connect with TLS.', docZh: '通过 TLS 连接。' }),
-    ],
-    [
-      'redis.ssl-insecure-skip-verify',
-      p('sslInsecureSkipVerify'),
-      boolField({
-        default: false,
-        doc: 'Skip TLS certificate verification (testing only).',
-        docZh: '跳过 TLS 证书校验（仅用于测试）。',
-      }),
-    ],
-    [
-      'redis.ssl-ca-file',
-      p('sslCaFile'),
-      stringField({
-        default: '',
-        doc: 'PEM file of the CA certificate(s) that sign the Redis server certificate, read at start-up; empty trusts the system CAs.',
-        docZh: '签发 Redis 服务器证书的 CA 证书（PEM 文件），启动时读取；为空时信任系统 CA。',
-        check: checkReadableFile,
-      }),
-    ],
-    [
-      'redis.timeout',
-      p('timeoutMs'),
-      durationField({
-        default: 5 * SECOND,
-        doc: 'Timeout of a Redis connect or command.',
-        docZh: 'Redis 建立连接或执行命令的超时时间。',
-        minMs: 1,
-      }),
-    ],
-  ];
-}
-
 function logKeys(): Entry[] {
   const p = (k: string): readonly string[] => ['log', k];
   return [
@@ -407,20 +165,32 @@ function logKeys(): Entry[] {
   ];
 }
 
+/** The keys of each watcher list already asked for (the daemon has one list for its lifetime). */
+const keysOf = new WeakMap<readonly WatcherSpec[], readonly ConfigKey[]>();
+
 /**
  * Every configuration key in schema order: daemon, lock, mysql, redis, log, then each watcher (common
  * keys, then its own options). For `--help`, flags, environment names and the config reference.
- * @throws Error when a watcher declares an option that clashes with a common watcher key.
+ * Built once per watcher list (by identity) and frozen.
+ * @throws WatcherDefinitionError when a watcher declares an option that clashes with a common key.
  */
-export function configKeys(watchers: readonly AnyWatcher[]): ConfigKey[] {
-  const entries = [
-    ...daemonKeys(),
-    ...mysqlKeys(),
-    ...redisKeys(),
-    ...logKeys(),
-    ...watchers.flatMap((w) => [...commonWatcherKeys(w), ...ownWatcherKeys(w)]),
-  ];
-  return entries.map(([key, prop, field, defaultText]) => entry(key, prop, field, defaultText));
+export function configKeys(watchers: readonly WatcherSpec[]): readonly ConfigKey[] {
+  let keys = keysOf.get(watchers);
+  if (keys === undefined) {
+    const entries = [
+      ...daemonKeys(),
+      ...lockKeys(),
+      ...mysqlKeys(),
+      ...redisKeys(),
+      ...logKeys(),
+      ...watchers.flatMap((w) => [...commonWatcherKeys(w), ...ownWatcherKeys(w)]),
+    ];
+    keys = Object.freeze(
+      entries.map(([key, prop, field, defaultText]) => entry(key, prop, field, defaultText)),
+    );
+    keysOf.set(watchers, keys);
+  }
+  return keys;
 }
 
 /** `watcher.clean.max-reserve-days` -> `IAM_WATCHER_WATCHER_CLEAN_MAX_RESERVE_DAYS`. */
@@ -441,4 +211,15 @@ export function readProp(config: Config, prop: readonly string[]): unknown {
   let v: unknown = config;
   for (const p of prop) v = (v as Record<string, unknown> | undefined)?.[p];
   return v;
+}
+
+/** Sets `root[path[0]][path[1]]... = value`, making the objects on the way. */
+export function writeProp(root: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = root;
+  for (const p of path.slice(0, -1)) {
+    node[p] ??= {};
+    node = node[p] as Record<string, unknown>;
+  }
+  const last = path[path.length - 1];
+  if (last !== undefined) node[last] = value;
 }

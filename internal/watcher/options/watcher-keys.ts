@@ -1,9 +1,25 @@
 /**
  * The keys every watcher has under `watcher.<name>.`, and the watcher's own options after them.
  */
-import type { AnyWatcher } from '../watcher/registry.js';
 import { boolField, durationField, enumField, intField, kebab, stringField, type Field } from './fields.js';
 import { checkTimeZone } from './checks.js';
+import { WatcherDefinitionError } from '../errors.js';
+
+/**
+ * What the configuration needs to know of a watcher: its name, its defaults and its own option
+ * fields. The registry's `Watcher` is one; `options/` takes this, not the registry's type, so that
+ * the registry may use the field constructors without a package cycle.
+ */
+export interface WatcherSpec {
+  /** Also the key prefix `watcher.<name>.`. */
+  readonly name: string;
+  /** Default of `watcher.<name>.schedule`. */
+  readonly schedule: string;
+  /** Default of `watcher.<name>.enabled` (true when absent). */
+  readonly enabledByDefault?: boolean;
+  /** The watcher's own options: camelCase property -> field. */
+  readonly options: Readonly<Record<string, Field<unknown>>>;
+}
 
 /** A key as the schema lists it: YAML path, property path in Config, field, doc default. */
 export type Entry = readonly [
@@ -26,7 +42,7 @@ export const COMMON_WATCHER_KEYS = [
 ] as const;
 
 /** `watcher.<name>.{enabled, schedule, ...}` with the watcher's defaults. */
-export function commonWatcherKeys(w: AnyWatcher): Entry[] {
+export function commonWatcherKeys(w: WatcherSpec): Entry[] {
   const k = (name: string): string => `watcher.${w.name}.${name}`;
   const p = (name: string): readonly string[] => ['watchers', w.name, name];
   return [
@@ -116,14 +132,13 @@ export function commonWatcherKeys(w: AnyWatcher): Entry[] {
 
 /**
  * The watcher's own options as `watcher.<name>.<kebab-name>`.
- * @throws Error when an option clashes with a common key (a bug in the watcher, not in the config).
+ * @throws WatcherDefinitionError when an option clashes with a common key (a bug in the watcher).
  */
-export function ownWatcherKeys(w: AnyWatcher): Entry[] {
-  const fields = w.options as Readonly<Record<string, Field<unknown>>>;
-  return Object.entries(fields).map(([name, field]) => {
+export function ownWatcherKeys(w: WatcherSpec): Entry[] {
+  return Object.entries(w.options).map(([name, field]) => {
     const yamlName = kebab(name);
     if ((COMMON_WATCHER_KEYS as readonly string[]).includes(yamlName)) {
-      throw new Error(
+      throw new WatcherDefinitionError(
         `watcher "${w.name}" declares option "${name}", which clashes with watcher.${w.name}.${yamlName}`,
       );
     }
