@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Clock } from '../../internal/watcher/scheduler/clock.js';
-import { ManualClock } from '../../internal/watcher/scheduler/clock.js';
+import type { Clock } from '../../internal/pkg/clock/clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import {
   MAX_TIMEOUT_MS,
   MAX_TIMER_CHUNK_MS,

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { Pool } from 'mysql2/promise';
-import { ManualClock } from '../../internal/watcher/scheduler/clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { Scheduler } from '../../internal/watcher/scheduler/scheduler.js';
 import type { SchedulerHooks } from '../../internal/watcher/scheduler/scheduler.js';
 import { claimAndLeaseMany, createLocalCoordinator, finishRuns } from '../../internal/watcher/lock/index.js';

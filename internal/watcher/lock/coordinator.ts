@@ -193,16 +193,3 @@ export function finishRuns(
     ),
   ).then(() => undefined);
 }
-
-/** The reason an aborted lease signal carries. */
-export class LeaseLostError extends Error {
-  readonly code = 'LEASE_LOST';
-  constructor(
-    readonly key: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'LeaseLostError';
-  }
-}

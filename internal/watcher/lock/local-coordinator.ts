@@ -2,8 +2,8 @@
  * `lock.backend: local`: the coordinator's semantics inside one process (one instance, no cluster).
  * Claims, leases, the chain and last-run records live in maps; claims expire like Redis keys.
  */
-import type { Clock } from '../scheduler/clock.js';
-import { systemClock } from '../scheduler/clock.js';
+import type { Clock } from '../../pkg/clock/clock.js';
+import { systemClock } from '../../pkg/clock/clock.js';
 import type {
   ClaimOutcome,
   Coordinator,

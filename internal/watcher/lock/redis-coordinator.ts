@@ -39,6 +39,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { sleep } from '../../pkg/clock/clock.js';
 import { BackendHealth } from './backend-health.js';
 import type {
   ClaimLeaseResult,
@@ -156,8 +157,6 @@ function parseToken(value: string): { instance: string; sinceMs: number } | unde
   if (parts.length < 4) return undefined;
   return { instance: parts.slice(3).join(':'), sinceMs: Number(parts[0]) };
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // Shared answers (read-only by type): no allocation for the common outcomes.
 const HELD: LeaseResult = { outcome: 'held' };

@@ -5,7 +5,7 @@
  * else's or the lease ran out unextended.
  */
 import type { Lease } from './coordinator.js';
-import { LeaseLostError } from './coordinator.js';
+import { LeaseLostError } from '../errors.js';
 
 /** A lease that its coordinator keeps extending until it is released or lost. */
 export class RedisLease implements Lease {

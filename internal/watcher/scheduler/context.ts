@@ -6,7 +6,9 @@ import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Pool } from 'mysql2/promise';
 import type { Coordinator, Lease } from '../lock/coordinator.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../../pkg/clock/clock.js';
+import { sleep } from '../../pkg/clock/clock.js';
+import { iso } from '../../pkg/clock/iso.js';
 import { setTimerAt } from './long-timer.js';
 import type {
   LeaseLostInfo,
@@ -73,6 +75,11 @@ export class SchedulerContext {
 
   get stopping(): boolean {
     return this.stopController.signal.aborted;
+  }
+
+  /** Waits on the scheduler's clock; ends early when the scheduler stops. */
+  sleep(ms: number): Promise<void> {
+    return sleep(ms, this.stopController.signal, this.clock);
   }
 
   statsOf(watcher: string): WatcherStats {
@@ -209,35 +216,6 @@ export function perContext<T>(
     cache.set(ctx, value);
   }
   return value;
-}
-
-/** ISO 8601, UTC. The last one is kept: the runs of one slot all format the same instant. */
-export function iso(ms: number): string {
-  if (ms !== lastIsoMs) {
-    lastIso = new Date(ms).toISOString();
-    lastIsoMs = ms;
-  }
-  return lastIso;
-}
-let lastIsoMs = Number.NaN;
-let lastIso = '';
-
-/** Waits on the scheduler's clock; ends early when the scheduler stops. */
-export function sleep(ctx: SchedulerContext, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const signal = ctx.stopController.signal;
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const done = (): void => {
-      ctx.clock.clearTimeout(handle);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const handle = ctx.clock.setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** Callbacks waiting for shutdown, per stop signal: one abort listener each, O(1) to drop. */

@@ -13,7 +13,8 @@ import { finishRuns } from '../lock/coordinator.js';
 import { TurnQueue } from '../../pkg/turn/turn-queue.js';
 import type { AnyWatcher, RunContext, RunCounts, RunSettings } from '../watcher/registry.js';
 import type { InFlight, SchedulerContext } from './context.js';
-import { iso, perContext } from './context.js';
+import { iso } from '../../pkg/clock/iso.js';
+import { perContext } from './context.js';
 import type { RunFinishedInfo, RunResult } from './types.js';
 
 /** What a finished run reports back to its caller. */

@@ -6,7 +6,7 @@
 import type { WatcherConfig } from '../config.js';
 import type { AnyWatcher } from '../watcher/registry.js';
 import type { SchedulerContext } from './context.js';
-import { iso, sleep } from './context.js';
+import { iso } from '../../pkg/clock/iso.js';
 import type { LongTimer } from './long-timer.js';
 import { setTimerAt } from './long-timer.js';
 import { SlotRunner } from './slot-runner.js';
@@ -278,7 +278,7 @@ export class Job {
     const leaseMs = coordinator.leaseMs;
     for (;;) {
       if (!this.#active || this.ctx.stopping) return;
-      await sleep(this.ctx, pollMs);
+      await this.ctx.sleep(pollMs);
       try {
         const end = await coordinator.chainEnd(this.name);
         if (end !== expectedEnd) {

@@ -4,7 +4,7 @@
  * single long timer ignores wall-clock jumps (NTP steps, a resumed VM). This chains timers of at most
  * {@link MAX_TIMER_CHUNK_MS} and re-reads the wall clock at each link.
  */
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../../pkg/clock/clock.js';
 
 /** The largest delay Node's `setTimeout` honours. */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;

@@ -5,8 +5,9 @@
  */
 import { IllegalStateError } from '../errors.js';
 import type { WatcherConfig } from '../config.js';
-import { systemClock } from './clock.js';
-import { SchedulerContext, iso } from './context.js';
+import { systemClock } from '../../pkg/clock/clock.js';
+import { iso } from '../../pkg/clock/iso.js';
+import { SchedulerContext } from './context.js';
 import { executeRun } from './execute-run.js';
 import { Job } from './job.js';
 import { parseSchedule } from './spec.js';

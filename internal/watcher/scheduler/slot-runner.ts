@@ -8,7 +8,7 @@ import { claimAndLeaseMany } from '../lock/coordinator.js';
 import { TurnQueue } from '../../pkg/turn/turn-queue.js';
 import type { AnyWatcher } from '../watcher/registry.js';
 import type { SchedulerContext } from './context.js';
-import { perContext, sleep, waitUntil } from './context.js';
+import { perContext, waitUntil } from './context.js';
 import { executeRun, startRun } from './execute-run.js';
 import type { ExecutedRun } from './execute-run.js';
 import type { Schedule } from './spec.js';
@@ -152,7 +152,7 @@ export class SlotRunner {
     const gap = schedule.intervalMs ?? schedule.next(slotMs) - slotMs;
     const deadline = slotMs + Math.min(SKIP_RETRY_MAX_MS, Number.isFinite(gap) ? gap / 4 : 0);
     while (!this.ctx.stopping && this.ctx.clock.now() + SKIP_RETRY_POLL_MS <= deadline) {
-      await sleep(this.ctx, SKIP_RETRY_POLL_MS);
+      await this.ctx.sleep(SKIP_RETRY_POLL_MS);
       const r = await this.#lease(name, scope);
       if (r !== 'held') return r;
     }
@@ -176,7 +176,7 @@ export class SlotRunner {
     );
     try {
       while (!this.ctx.stopping && !marker.lost) {
-        await sleep(this.ctx, this.ctx.pollMs);
+        await this.ctx.sleep(this.ctx.pollMs);
         if (this.ctx.stopping || marker.lost) break;
         const r = await this.#lease(name, { kind: 'running' });
         if (r !== 'held') return r;
