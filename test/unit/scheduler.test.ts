@@ -5,7 +5,7 @@ import type { Pool } from 'mysql2/promise';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { Scheduler } from '../../internal/watcher/scheduler/scheduler.js';
 import type { SchedulerHooks } from '../../internal/watcher/scheduler/scheduler.js';
-import { claimAndLeaseMany, createLocalCoordinator, finishRuns } from '../../internal/watcher/lock/index.js';
+import { createLocalCoordinator } from '../../internal/watcher/lock/index.js';
 import type { Coordinator } from '../../internal/watcher/lock/index.js';
 import type { WatcherConfig } from '../../internal/watcher/config.js';
 import { watcherConfig } from '../helpers/watcher-config.js';
@@ -139,13 +139,13 @@ void describe('Scheduler (manual clock, local coordinator)', () => {
     const finishBatches: number[] = [];
     const coordinator: Coordinator = {
       ...local,
-      claimAndLeaseMany: (requests) => {
+      claimAndLease: (requests) => {
         claimBatches.push(requests.length);
-        return claimAndLeaseMany(local, requests);
+        return local.claimAndLease(requests);
       },
       finishRuns: (runs) => {
         finishBatches.push(runs.length);
-        return finishRuns(local, runs);
+        return local.finishRuns(runs);
       },
     };
     const names = Array.from({ length: 50 }, (_, i) => `w${i}`);

@@ -11,7 +11,6 @@ export type {
   LeaseResult,
   LeaseScope,
 } from './coordinator.js';
-export { claimAndLeaseMany, finishRuns } from './coordinator.js';
 export { createLocalCoordinator, type LocalCoordinatorOptions } from './local-coordinator.js';
 export { createRedisCoordinator, type RedisCoordinatorOptions, type RedisLike } from './redis-coordinator.js';
 export { keyNames, type KeyNames } from './keys.js';

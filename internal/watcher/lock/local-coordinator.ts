@@ -5,7 +5,7 @@
 import type { Clock } from '../../pkg/clock/clock.js';
 import { systemClock } from '../../pkg/clock/clock.js';
 import type {
-  ClaimOutcome,
+  ClaimLeaseResult,
   Coordinator,
   LastRunRecord,
   Lease,
@@ -44,24 +44,39 @@ export function createLocalCoordinator(options: LocalCoordinatorOptions): Coordi
     for (const [k, exp] of claims) if (exp <= now) claims.delete(k);
   };
 
+  /** True when the slot was free (its claim is then this instance's). */
+  const claim = (watcher: string, slotMs: number, retainMs: number): boolean => {
+    const now = clock.now();
+    sweep(now);
+    const key = keys.slot(watcher, slotMs);
+    const exp = claims.get(key);
+    if (exp !== undefined && exp > now) return false;
+    claims.set(key, now + retainMs);
+    return true;
+  };
+
+  const lease = (watcher: string, scope: LeaseScope): LeaseResult => {
+    const key = keys.lease(watcher, scope);
+    if (leases.has(key)) return { outcome: 'held' };
+    const held = new LocalLease(watcher, key, () => leases.delete(key));
+    leases.set(key, held);
+    if (scope.kind !== 'waiting')
+      holders.set(watcher, { instance: options.instanceId, sinceMs: clock.now(), key });
+    return { outcome: 'acquired', lease: held };
+  };
+
   return {
     backend: 'local',
     leaseMs: options.leaseMs ?? 30_000,
     available: true,
-    claimSlot(watcher, slotMs, retainMs): Promise<ClaimOutcome> {
-      const now = clock.now();
-      sweep(now);
-      const key = keys.slot(watcher, slotMs);
-      const exp = claims.get(key);
-      if (exp !== undefined && exp > now) return Promise.resolve('taken');
-      claims.set(key, now + retainMs);
-      return Promise.resolve('claimed');
-    },
-    async claimAndLease(watcher, slotMs, retainMs, scope) {
-      const claim = await this.claimSlot(watcher, slotMs, retainMs);
-      return claim === 'claimed'
-        ? { claim, lease: await this.acquireLease(watcher, scope), token: options.instanceId }
-        : { claim };
+    claimAndLease(requests): Promise<ClaimLeaseResult[]> {
+      return Promise.resolve(
+        requests.map((r) =>
+          claim(r.watcher, r.slotMs, r.retainMs)
+            ? { claim: 'claimed', lease: lease(r.watcher, r.scope), token: options.instanceId }
+            : { claim: 'taken' },
+        ),
+      );
     },
     unclaimSlot(watcher, slotMs) {
       // One process: a claim here is always this instance's own.
@@ -72,14 +87,8 @@ export function createLocalCoordinator(options: LocalCoordinatorOptions): Coordi
       const exp = claims.get(keys.slot(watcher, slotMs));
       return Promise.resolve(exp !== undefined && exp > clock.now());
     },
-    acquireLease(watcher, scope: LeaseScope): Promise<LeaseResult> {
-      const key = keys.lease(watcher, scope);
-      if (leases.has(key)) return Promise.resolve({ outcome: 'held' });
-      const lease = new LocalLease(watcher, key, () => leases.delete(key));
-      leases.set(key, lease);
-      if (scope.kind !== 'waiting')
-        holders.set(watcher, { instance: options.instanceId, sinceMs: clock.now(), key });
-      return Promise.resolve({ outcome: 'acquired', lease });
+    acquireLease(watcher, scope) {
+      return Promise.resolve(lease(watcher, scope));
     },
     isRunning(watcher) {
       return Promise.resolve(leases.has(keys.lease(watcher, { kind: 'running' })));
@@ -95,6 +104,10 @@ export function createLocalCoordinator(options: LocalCoordinatorOptions): Coordi
     recordRun(record) {
       records.set(record.watcher, record);
       return Promise.resolve();
+    },
+    async finishRuns(runs) {
+      for (const r of runs) records.set(r.record.watcher, r.record);
+      await Promise.all(runs.map((r) => r.lease.release()));
     },
     lastRun(watcher) {
       return Promise.resolve(records.get(watcher));

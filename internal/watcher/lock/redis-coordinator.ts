@@ -43,7 +43,6 @@ import { sleep } from '../../pkg/clock/clock.js';
 import { BackendHealth } from './backend-health.js';
 import type {
   ClaimLeaseResult,
-  ClaimOutcome,
   ClaimRequest,
   Coordinator,
   FinishedRun,
@@ -539,11 +538,7 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
     get available() {
       return health.available;
     },
-    async claimSlot(watcher, slotMs, retainMs): Promise<ClaimOutcome> {
-      return (await claimAndLease(watcher, slotMs, retainMs, undefined)).claim;
-    },
-    claimAndLease: (watcher, slotMs, retainMs, scope) => claimAndLease(watcher, slotMs, retainMs, scope),
-    claimAndLeaseMany: (requests) => {
+    claimAndLease: (requests) => {
       const only = servers.length === 1 ? servers[0] : undefined;
       if (only !== undefined) return claimManyOnOne(only, requests);
       return Promise.all(requests.map((r) => claimAndLease(r.watcher, r.slotMs, r.retainMs, r.scope)));

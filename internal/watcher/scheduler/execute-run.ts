@@ -9,7 +9,6 @@ import type { Logger } from 'pino';
 import type { Pool } from 'mysql2/promise';
 import type { WatcherConfig } from '../config.js';
 import type { FinishedRun, LastRunRecord, Lease } from '../lock/coordinator.js';
-import { finishRuns } from '../lock/coordinator.js';
 import { TurnQueue } from '../../pkg/turn/turn-queue.js';
 import type { AnyWatcher, RunContext, RunCounts, RunSettings } from '../watcher/registry.js';
 import type { InFlight, SchedulerContext } from './context.js';
@@ -278,12 +277,7 @@ class Finisher {
     for (const run of runs) items.push({ lease: run.lease, record: run.record() });
     // Still watching the leases while releasing: one that ran out during the run (a stalled event
     // loop the keeper could not see) is reported lost then (the release checks that first).
-    const done = finishRuns(this.ctx.coordinator, items, (r, err) =>
-      this.ctx.logger.debug(
-        { event: 'last-run.unsaved', watcher: r.record.watcher, err },
-        'could not store the last-run record',
-      ),
-    );
+    const done = this.ctx.coordinator.finishRuns(items);
     for (const run of runs) run.log();
     const finished = (): void => {
       for (const run of runs) run.finished();

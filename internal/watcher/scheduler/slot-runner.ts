@@ -4,7 +4,6 @@
  */
 import type { WatcherConfig } from '../config.js';
 import type { ClaimLeaseResult, ClaimRequest, Lease, LeaseScope } from '../lock/coordinator.js';
-import { claimAndLeaseMany } from '../lock/coordinator.js';
 import { TurnQueue } from '../../pkg/turn/turn-queue.js';
 import type { AnyWatcher } from '../watcher/registry.js';
 import type { SchedulerContext } from './context.js';
@@ -95,8 +94,7 @@ export class SlotRunner {
     if (this.ctx.stopping) return { kind: 'skipped' };
     const claim = this.#claimOf(slotMs);
     // Claim and lease in one step (one round trip on Redis); the lease is only taken when claimed.
-    const r = await this.ctx.coordinator.claimAndLease(claim.watcher, slotMs, claim.retainMs, claim.scope);
-    return this.afterClaim(claim, r, opts);
+    return this.afterClaim(claim, await this.#claim(claim), opts);
   }
 
   /** The rest of {@link runSlot} once the first claim answered. Never rejects. */
@@ -112,7 +110,7 @@ export class SlotRunner {
       // Another instance claimed the slot ahead of its time. If that instance stops before the
       // slot time it gives the slot back (below): look once more just after the slot time.
       await waitUntil(this.ctx, opts.startAtMs + RECHECK_AFTER_SLOT_MS);
-      if (!this.ctx.stopping) r = await this.ctx.coordinator.claimAndLease(name, slotMs, c.retainMs, scope);
+      if (!this.ctx.stopping) r = await this.#claim(c);
     }
     if (r.claim !== 'claimed') {
       this.ctx.skipped(name, slotMs, r.claim === 'taken' ? 'claimed' : 'backend-unavailable');
@@ -135,6 +133,12 @@ export class SlotRunner {
     const run = await executeRun(this.ctx, { watcher, config, slotMs, lease, manual: false });
     if (schedule.mode !== 'fixed-delay') return { kind: 'ran', run, chainEnd: undefined };
     return { kind: 'ran', run, chainEnd: await this.#advanceChain(name, opts.chainEnd, run.endedMs) };
+  }
+
+  /** Claims one slot and takes its lease: a batch of one. */
+  async #claim(c: SlotClaim): Promise<ClaimLeaseResult> {
+    const [r] = await this.ctx.coordinator.claimAndLease([c]);
+    return r ?? { claim: 'unavailable' };
   }
 
   async #lease(name: string, scope: LeaseScope): Promise<Lease | 'held' | 'unavailable'> {
@@ -257,7 +261,7 @@ class ClaimBatch {
 
   async #claim(claims: readonly SlotClaim[]): Promise<void> {
     const ctx = this.ctx;
-    const results = await claimAndLeaseMany(ctx.coordinator, claims);
+    const results = await ctx.coordinator.claimAndLease(claims);
     let ready: Array<{ claim: SlotClaim; lease: Lease; token: string }> | undefined;
     for (let i = 0; i < claims.length; i++) {
       const c = claims[i] as SlotClaim;
