@@ -21,15 +21,13 @@ export interface Lease {
   readonly watcher: string;
   /** The backend key the lease lives under. */
   readonly key: string;
-  /** Aborts when the lease is lost (someone else holds the key, or it expired unextended). */
+  /**
+   * Aborts when the lease is lost (someone else holds the key, or it expired unextended), with a
+   * `LeaseLostError` (errors.ts) as its reason.
+   */
   readonly signal: AbortSignal;
   /** True once the lease was lost. */
   readonly lost: boolean;
-  /**
-   * Calls `listener` once when the lease is lost (a plain callback: cheaper than a listener on
-   * {@link Lease.signal} for a thousand runs a second). @returns a function that removes it.
-   */
-  onLost(listener: () => void): () => void;
   /** Stops extending and deletes the key if it is still ours. Never rejects; idempotent. */
   release(): Promise<void>;
 }

@@ -12,5 +12,6 @@ export type {
   LeaseScope,
 } from './coordinator.js';
 export { createLocalCoordinator, type LocalCoordinatorOptions } from './local-coordinator.js';
-export { createRedisCoordinator, type RedisCoordinatorOptions, type RedisLike } from './redis-coordinator.js';
+export { createRedisCoordinator, type RedisCoordinatorOptions, type RedisLike } from './redis/coordinator.js';
+export { quorum } from './redis/quorum.js';
 export { keyNames, type KeyNames } from './keys.js';

@@ -143,10 +143,6 @@ class LocalLease implements Lease {
     return false;
   }
 
-  onLost(): () => void {
-    return () => undefined;
-  }
-
   release(): Promise<void> {
     if (!this.#released) {
       this.#released = true;

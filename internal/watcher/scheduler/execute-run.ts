@@ -136,7 +136,6 @@ class Run implements InFlight {
   counts: RunCounts = {};
   error: string | undefined;
   failure: unknown;
-  #unwatch: (() => void) | undefined;
   #ended = false;
 
   constructor(
@@ -158,8 +157,10 @@ class Run implements InFlight {
       settingsOf(params.config, params.dryRun),
       ctx.db,
     );
-    if (params.lease.lost) this.#onLost();
-    else this.#unwatch = params.lease.onLost(() => this.#onLost());
+    // A lost lease aborts the run at once (the listener stays until the run has finished: a lease
+    // that ran out during a stalled event loop is found lost when it is released).
+    if (params.lease.signal.aborted) this.#onLost();
+    else params.lease.signal.addEventListener('abort', this.#onLost);
   }
 
   /** Shutdown (see {@link InFlight.abort}); a run that has ended keeps its result. */
@@ -167,7 +168,7 @@ class Run implements InFlight {
     if (!this.#ended) this.context.abort(reason);
   }
 
-  #onLost(): void {
+  readonly #onLost = (): void => {
     const { lease, slotMs } = this.params;
     if (lease.lost)
       this.ctx.leaseLost(
@@ -175,7 +176,7 @@ class Run implements InFlight {
         lease.signal.reason,
       );
     this.context.abort(lease.signal.reason);
-  }
+  };
 
   /** The watcher's promise settled: queue the bookkeeping for the end of this turn. */
   end(result: RunResult, counts: RunCounts, failure: unknown): void {
@@ -228,7 +229,7 @@ class Run implements InFlight {
 
   /** Released and recorded: count it, leave the in-flight table, tell the caller. */
   finished(): void {
-    this.#unwatch?.();
+    this.params.lease.signal.removeEventListener('abort', this.#onLost);
     this.ctx.runFinished(this.watcher, this.result, this);
     this.ctx.leave(this);
     if (this.onFinished === undefined) return;
