@@ -5,8 +5,13 @@ import type { Pool } from 'mysql2/promise';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { Scheduler } from '../../internal/watcher/scheduler/scheduler.js';
 import type { SchedulerHooks } from '../../internal/watcher/scheduler/scheduler.js';
-import { createLocalCoordinator } from '../../internal/watcher/lock/index.js';
-import type { Coordinator } from '../../internal/watcher/lock/index.js';
+import { LocalCoordinator, createLocalCoordinator } from '../../internal/watcher/lock/index.js';
+import type {
+  ClaimLeaseResult,
+  ClaimRequest,
+  Coordinator,
+  FinishedRun,
+} from '../../internal/watcher/lock/index.js';
 import type { WatcherConfig } from '../../internal/watcher/config.js';
 import { watcherConfig } from '../helpers/watcher-config.js';
 import type { RunContext } from '../../internal/watcher/watcher/registry.js';
@@ -134,20 +139,21 @@ void describe('Scheduler (manual clock, local coordinator)', () => {
 
   void test('watchers due together are claimed in one batch and finished in one batch', async () => {
     const clock = new ManualClock(T0 + 500);
-    const local = createLocalCoordinator({ instanceId: 'i1', clock, leaseMs: 30_000 });
     const claimBatches: number[] = [];
     const finishBatches: number[] = [];
-    const coordinator: Coordinator = {
-      ...local,
-      claimAndLease: (requests) => {
+    /** The local coordinator, counting the batches it is asked. */
+    class Counting extends LocalCoordinator {
+      override claimAndLease(requests: readonly ClaimRequest[]): Promise<ClaimLeaseResult[]> {
         claimBatches.push(requests.length);
-        return local.claimAndLease(requests);
-      },
-      finishRuns: (runs) => {
+        return super.claimAndLease(requests);
+      }
+      override finishRuns(runs: readonly FinishedRun[]): Promise<void> {
         finishBatches.push(runs.length);
-        return local.finishRuns(runs);
-      },
-    };
+        return super.finishRuns(runs);
+      }
+    }
+    const local = new Counting({ instanceId: 'i1', clock, leaseMs: 30_000 });
+    const coordinator: Coordinator = local;
     const names = Array.from({ length: 50 }, (_, i) => `w${i}`);
     const h = harness(
       names.map((n) => ({ config: config(n) })),
