@@ -38,6 +38,7 @@ export class SchedulerContext {
   /** Resolvers of {@link drained} promises, called when {@link inFlight} empties. */
   #drainWaiters: Array<() => void> = [];
   readonly #watcherLoggers = new Map<string, Logger>();
+  readonly #stopWaiters = new Set<() => void>();
 
   constructor(
     readonly coordinator: Coordinator,
@@ -53,11 +54,19 @@ export class SchedulerContext {
     this.stopController.signal.addEventListener(
       'abort',
       () => {
-        // The runs in flight: one listener for all of them, not one per run.
+        // The runs in flight and the waiters: one listener for all of them, not one each.
         for (const entry of this.inFlight) entry.abort?.(this.stopController.signal.reason);
+        for (const w of this.#stopWaiters) w();
+        this.#stopWaiters.clear();
       },
       { once: true },
     );
+  }
+
+  /** Calls `fn` when shutdown begins. @returns a function that forgets it (O(1): many wait at once). */
+  onStop(fn: () => void): () => void {
+    this.#stopWaiters.add(fn);
+    return () => this.#stopWaiters.delete(fn);
   }
 
   /**
@@ -169,12 +178,15 @@ export class SchedulerContext {
       this.call('onRunFinished', () => this.hooks.onRunFinished?.(run.info()));
   }
 
-  /** Tracks a promise until it settles. */
+  /** Tracks background work until it settles; logs it if it rejects (`scheduler.error`). */
   track(watcher: string, done: Promise<unknown>): void {
     const entry: InFlight = { watcher, lease: undefined };
     this.enter(entry);
-    const forget = (): void => this.leave(entry);
-    done.then(forget, forget);
+    void done
+      .catch((err: unknown) =>
+        this.logger.error({ event: 'scheduler.error', watcher, err }, 'scheduler error'),
+      )
+      .finally(() => this.leave(entry));
   }
 
   /** Counts an entry in flight until {@link leave}. */
@@ -204,43 +216,6 @@ export class SchedulerContext {
   }
 }
 
-/** The one `T` of a scheduler context, made on first use (helpers kept beside the context, not in it). */
-export function perContext<T>(
-  cache: WeakMap<SchedulerContext, T>,
-  ctx: SchedulerContext,
-  make: new (ctx: SchedulerContext) => T,
-): T {
-  let value = cache.get(ctx);
-  if (value === undefined) {
-    value = new make(ctx);
-    cache.set(ctx, value);
-  }
-  return value;
-}
-
-/** Callbacks waiting for shutdown, per stop signal: one abort listener each, O(1) to drop. */
-const stopWaiters = new WeakMap<AbortSignal, Set<() => void>>();
-
-function onStop(signal: AbortSignal, fn: () => void): () => void {
-  let waiters = stopWaiters.get(signal);
-  if (waiters === undefined) {
-    const set = new Set<() => void>();
-    waiters = set;
-    stopWaiters.set(signal, set);
-    signal.addEventListener(
-      'abort',
-      () => {
-        for (const w of set) w();
-        set.clear();
-      },
-      { once: true },
-    );
-  }
-  const set = waiters;
-  set.add(fn);
-  return () => set.delete(fn);
-}
-
 /**
  * Resolves when the clock reaches `atMs` (at once if it has), or when shutdown begins. Waiters for
  * the same instant share one timer and all resume in the same turn (see `setTimerAt`).
@@ -255,6 +230,6 @@ export function waitUntil(ctx: SchedulerContext, atMs: number): Promise<void> {
       resolve();
     };
     const timer = setTimerAt(ctx.clock, atMs, done);
-    const forget = onStop(signal, done);
+    const forget = ctx.onStop(done);
   });
 }
