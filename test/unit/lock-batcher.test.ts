@@ -25,38 +25,50 @@ function fakeClient(opts: { cluster?: boolean; fail?: boolean } = {}): {
 
 const script = { name: 'testScript', lua: 'return {}' };
 
+/** One item of one key, whose fake reply is `reply`. */
+const item = (key: string, reply: string) => ({ keys: [key], args: [reply] });
+
 void describe('ScriptBatcher', () => {
-  void test('the items of one turn go out as one call, each promise with its own reply', async () => {
+  void test('the items of one turn go out as one call, each caller with its own replies in order', async () => {
     const { client, calls } = fakeClient();
     const b = new ScriptBatcher(client, script);
-    const replies = await Promise.all(['a', 'b', 'c'].map((k) => b.push([k], [`reply-${k}`])));
-    assert.deepEqual(replies, ['reply-a', 'reply-b', 'reply-c']);
+    const [one, two] = await Promise.all([
+      b.push([item('a', 'reply-a')]),
+      b.push([item('b', 'reply-b'), item('c', 'reply-c')]),
+    ]);
+    assert.deepEqual(one, ['reply-a']);
+    assert.deepEqual(two, ['reply-b', 'reply-c']);
     assert.deepEqual(calls, [{ keys: ['a', 'b', 'c'], args: ['reply-a', 'reply-b', 'reply-c'] }]);
   });
 
-  void test('a hundred items per call; the next turn is a new batch', async () => {
+  void test('a hundred items per call, a caller’s items spanning calls; the next turn is a new batch', async () => {
     const { client, calls } = fakeClient();
     const b = new ScriptBatcher(client, script);
-    await Promise.all(Array.from({ length: 250 }, (_, i) => b.push([`k${i}`], [String(i)])));
+    const replies = await b.push(Array.from({ length: 250 }, (_, i) => item(`k${i}`, String(i))));
+    assert.deepEqual(
+      replies,
+      Array.from({ length: 250 }, (_, i) => String(i)),
+    );
     assert.deepEqual(
       calls.map((c) => c.keys.length),
       [100, 100, 50],
     );
-    await b.push(['late'], ['x']);
+    assert.deepEqual(await b.push([]), [], 'nothing to send: no call');
+    await b.push([item('late', 'x')]);
     assert.equal(calls.length, 4);
   });
 
   void test('on a Cluster every item is its own call', async () => {
     const { client, calls } = fakeClient({ cluster: true });
     const b = new ScriptBatcher(client, script);
-    await Promise.all([b.push(['a'], ['1']), b.push(['b'], ['2'])]);
+    await b.push([item('a', '1'), item('b', '2')]);
     assert.equal(calls.length, 2);
   });
 
-  void test('a failed call rejects each of its items', async () => {
+  void test('a failed call rejects each caller with an item in it', async () => {
     const { client } = fakeClient({ fail: true });
     const b = new ScriptBatcher(client, script);
-    const results = await Promise.allSettled([b.push(['a'], ['1']), b.push(['b'], ['2'])]);
+    const results = await Promise.allSettled([b.push([item('a', '1')]), b.push([item('b', '2')])]);
     assert.deepEqual(
       results.map((r) => r.status),
       ['rejected', 'rejected'],

@@ -27,10 +27,19 @@ export type ScriptCall = (numKeys: number, ...keysAndArgs: string[]) => Promise<
  */
 export const MAX_ITEMS_PER_CALL = 100;
 
-interface Pending {
+/** One script item: its keys and its arguments (a fixed number of each per script). */
+export interface ScriptItem {
   readonly keys: readonly string[];
   readonly args: readonly string[];
-  resolve(reply: unknown): void;
+}
+
+/** A caller's items, answered together once every call that carries some of them has answered. */
+interface Pending {
+  readonly items: readonly ScriptItem[];
+  readonly replies: unknown[];
+  left: number;
+  settled: boolean;
+  resolve(replies: unknown[]): void;
   reject(err: unknown): void;
 }
 
@@ -52,35 +61,72 @@ export function defineScript(client: RedisLike, script: RedisScript): ScriptCall
   return fn.bind(client);
 }
 
-/** One script on one client, its items batched per event-loop turn. */
+/**
+ * One script on one client, its items batched per event-loop turn: every caller's items of a turn
+ * go out together, in calls of up to {@link MAX_ITEMS_PER_CALL} items.
+ */
 export class ScriptBatcher {
   readonly #call: ScriptCall;
   readonly #itemsPerCall: number;
-  readonly #queue = new TurnQueue<Pending>((items) => this.#flush(items));
+  readonly #queue = new TurnQueue<Pending>((pending) => this.#flush(pending));
 
   constructor(client: RedisLike, script: RedisScript) {
     this.#call = defineScript(client, script);
     this.#itemsPerCall = client.isCluster ? 1 : MAX_ITEMS_PER_CALL;
   }
 
-  /** Queues one item; resolves with its reply, rejects when its call failed. */
-  push(keys: readonly string[], args: readonly string[]): Promise<unknown> {
+  /** Queues items; resolves with their replies in order, rejects when a call carrying one failed. */
+  push(items: readonly ScriptItem[]): Promise<unknown[]> {
+    if (items.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      this.#queue.push({ keys, args, resolve, reject });
+      const replies = new Array<unknown>(items.length);
+      this.#queue.push({ items, replies, left: items.length, settled: false, resolve, reject });
     });
   }
 
-  #flush(items: readonly Pending[]): void {
-    for (let i = 0; i < items.length; i += this.#itemsPerCall)
-      this.#send(items.slice(i, i + this.#itemsPerCall));
+  #flush(pending: readonly Pending[]): void {
+    // Each item with its owner and its place among the owner's items, in one flat list.
+    const owners: Pending[] = [];
+    const places: number[] = [];
+    for (const p of pending) {
+      for (let i = 0; i < p.items.length; i++) {
+        owners.push(p);
+        places.push(i);
+      }
+    }
+    for (let from = 0; from < owners.length; from += this.#itemsPerCall) {
+      this.#send(
+        owners.slice(from, from + this.#itemsPerCall),
+        places.slice(from, from + this.#itemsPerCall),
+      );
+    }
   }
 
-  #send(items: readonly Pending[]): void {
-    const keys = items.flatMap((it) => it.keys);
-    const args = items.flatMap((it) => it.args);
+  #send(owners: readonly Pending[], places: readonly number[]): void {
+    const keys: string[] = [];
+    const args: string[] = [];
+    owners.forEach((p, n) => {
+      const item = p.items[places[n] ?? 0] as ScriptItem;
+      for (const k of item.keys) keys.push(k);
+      for (const a of item.args) args.push(a);
+    });
     this.#call(keys.length, ...keys, ...args).then(
-      (replies) => items.forEach((it, i) => it.resolve((replies as unknown[])[i])),
-      (err: unknown) => items.forEach((it) => it.reject(err)),
+      (replies) => {
+        owners.forEach((p, n) => {
+          p.replies[places[n] ?? 0] = (replies as unknown[])[n];
+          if (--p.left === 0 && !p.settled) {
+            p.settled = true;
+            p.resolve(p.replies);
+          }
+        });
+      },
+      (err: unknown) => {
+        for (const p of owners) {
+          if (p.settled) continue;
+          p.settled = true;
+          p.reject(err);
+        }
+      },
     );
   }
 }

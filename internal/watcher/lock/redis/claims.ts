@@ -1,17 +1,19 @@
 /**
  * Slot claims and the leases taken with them, over every lock server: the one path by which this
- * coordinator claims a slot (a single claim is a batch of one) or takes a lease alone, whatever the
- * number of servers (a single server is a quorum of one). Each attempt uses a fresh token for the
- * claim and its lease, and is one CLAIM item per server; the items of one turn share a call.
+ * coordinator claims slots (a single claim is a batch of one) or takes a lease alone, whatever the
+ * number of servers (a single server is a quorum of one). An attempt gives each slot a fresh token
+ * for its claim and its lease and sends one CLAIM item per slot to every server; the items of one
+ * turn share a call.
  */
 import { sleep } from '../../../pkg/clock/clock.js';
 import type { ClaimLeaseResult, ClaimRequest, LeaseResult, LeaseScope } from '../coordinator.js';
 import type { KeyNames } from '../keys.js';
 import type { BackendHealth } from './backend-health.js';
+import type { ScriptItem } from './batcher.js';
 import { leaseLost } from './lease.js';
 import type { LeaseKeeper } from './lease-keeper.js';
-import { judgeClaim, poll, type ClaimVerdict } from './quorum.js';
-import type { Releaser } from './releaser.js';
+import { judgeClaim, poll, votesOn, type ClaimVerdict } from './quorum.js';
+import type { Release, Releaser } from './releaser.js';
 import type { LockServer } from './servers.js';
 import type { Tokens } from './tokens.js';
 
@@ -29,11 +31,19 @@ export interface ClaimsDeps {
   readonly splitRetries: number;
 }
 
-/** One attempt's outcome: the verdict, and the token and send time it was made with. */
-interface Attempt {
+/** One slot (or a lease alone: no `slotKey`) as an attempt asks for it. */
+interface Ask {
+  readonly watcher: string;
+  readonly scope: LeaseScope;
+  readonly leaseKey: string;
+  readonly slotKey?: string;
+  readonly retainMs?: number;
+}
+
+/** What an attempt decided for one ask, and the token it was made with. */
+interface Answer {
   readonly verdict: ClaimVerdict;
   readonly token: string;
-  readonly sentAtMs: number;
 }
 
 /** Claims and leases of one coordinator. */
@@ -41,98 +51,135 @@ export class Claims {
   constructor(private readonly d: ClaimsDeps) {}
 
   /** See {@link Coordinator.claimAndLease}. Never rejects. */
-  claimAndLease(requests: readonly ClaimRequest[]): Promise<ClaimLeaseResult[]> {
-    return Promise.all(requests.map((r) => this.#claim(r)));
+  async claimAndLease(requests: readonly ClaimRequest[]): Promise<ClaimLeaseResult[]> {
+    const results = new Array<ClaimLeaseResult>(requests.length);
+    let open = requests.map((r, i) => ({ i, ask: this.#claimAsk(r) }));
+    for (let round = 0; open.length > 0; round++) {
+      const { answers, sentAtMs } = await this.#attempt(open.map((o) => o.ask));
+      const split: typeof open = [];
+      const drops: Release[] = [];
+      open.forEach(({ i, ask }, n) => {
+        const { verdict: v, token } = answers[n] as Answer;
+        const r = this.#result(ask, v, token, sentAtMs, drops);
+        if (r !== undefined) results[i] = r;
+        else if (round < this.d.splitRetries) split.push({ i, ask });
+        else results[i] = { claim: 'taken' };
+      });
+      await this.#drop(drops);
+      open = split;
+      if (open.length > 0) await sleep(5 + Math.random() * 30);
+    }
+    return results;
   }
 
   /** See {@link Coordinator.acquireLease}. Never rejects. */
   async acquireLease(watcher: string, scope: LeaseScope): Promise<LeaseResult> {
-    const key = this.d.keys.lease(watcher, scope);
-    const { verdict: v, token, sentAtMs } = await this.#attempt(watcher, scope, key, undefined);
+    const ask: Ask = { watcher, scope, leaseKey: this.d.keys.lease(watcher, scope) };
+    const { answers, sentAtMs } = await this.#attempt([ask]);
+    const { verdict: v, token } = answers[0] as Answer;
+    const drops: Release[] = [];
+    let result: LeaseResult;
     if (v.kind === 'won') {
       this.d.health.ok();
-      return this.#take(watcher, key, token, sentAtMs);
-    }
-    if (v.partial) await this.#drop(token, key);
-    if (v.kind === 'unavailable') {
+      result = this.#take(ask, token, sentAtMs, drops);
+    } else if (v.kind === 'unavailable') {
       this.d.health.failed(v.error, 'lease');
-      return { outcome: 'unavailable', error: v.error };
+      result = { outcome: 'unavailable', error: v.error };
+    } else {
+      this.d.health.ok();
+      result = { outcome: 'held' };
     }
-    this.d.health.ok();
-    return { outcome: 'held' };
+    if (v.partial) drops.push({ key: ask.leaseKey, token });
+    await this.#drop(drops);
+    return result;
   }
 
   /** See {@link Coordinator.unclaimSlot}. Never rejects. */
   unclaimSlot(watcher: string, slotMs: number, token: string): Promise<void> {
-    return this.#drop(token, this.d.keys.slot(watcher, slotMs));
+    return this.#drop([{ key: this.d.keys.slot(watcher, slotMs), token }]);
   }
 
-  async #claim(r: ClaimRequest): Promise<ClaimLeaseResult> {
-    const slotKey = this.d.keys.slot(r.watcher, r.slotMs);
-    const leaseKey = this.d.keys.lease(r.watcher, r.scope);
-    for (let round = 0; ; round++) {
-      const claim = { key: slotKey, retainMs: r.retainMs };
-      const { verdict: v, token, sentAtMs } = await this.#attempt(r.watcher, r.scope, leaseKey, claim);
-      if (v.kind === 'won') {
-        this.d.health.ok();
-        if (v.leased)
-          return { claim: 'claimed', lease: await this.#take(r.watcher, leaseKey, token, sentAtMs), token };
-        // Claimed, but the lease is someone else's (overlap): give back the servers we did get.
-        if (v.partial) await this.#drop(token, leaseKey);
-        return { claim: 'claimed', lease: { outcome: 'held' }, token };
-      }
-      // Lost or split: give back what we hold, so that a retry (ours or another instance's) can
-      // reach a majority. A majority that exists elsewhere stays untouched.
-      if (v.partial) await this.#drop(token, slotKey, leaseKey);
-      if (v.kind === 'unavailable') {
-        this.d.health.failed(v.error, 'claim');
-        return { claim: 'unavailable' };
-      }
+  #claimAsk({ watcher, scope, slotMs, retainMs }: ClaimRequest): Ask {
+    const { keys } = this.d;
+    return {
+      watcher,
+      scope,
+      leaseKey: keys.lease(watcher, scope),
+      slotKey: keys.slot(watcher, slotMs),
+      retainMs,
+    };
+  }
+
+  /**
+   * The result of a claim round for one slot, or undefined after a split vote (worth another
+   * round). Keys our token holds without a quorum go to `drops`.
+   */
+  #result(
+    ask: Ask,
+    v: ClaimVerdict,
+    token: string,
+    sentAtMs: number,
+    drops: Release[],
+  ): ClaimLeaseResult | undefined {
+    if (v.kind === 'won') {
       this.d.health.ok();
-      if (v.kind === 'taken' || round >= this.d.splitRetries) return { claim: 'taken' };
-      await sleep(5 + Math.random() * 30);
+      // Claimed, but the lease is someone else's (overlap): give back the servers we did get.
+      if (v.partial) drops.push({ key: ask.leaseKey, token });
+      const lease: LeaseResult = v.leased ? this.#take(ask, token, sentAtMs, drops) : { outcome: 'held' };
+      return { claim: 'claimed', lease, token };
     }
+    // Lost or split: give back what we hold, so that a retry (ours or another instance's) can
+    // reach a majority. A majority that exists elsewhere stays untouched.
+    if (v.partial && ask.slotKey !== undefined)
+      drops.push({ key: ask.slotKey, token }, { key: ask.leaseKey, token });
+    if (v.kind === 'unavailable') {
+      this.d.health.failed(v.error, 'claim');
+      return { claim: 'unavailable' };
+    }
+    this.d.health.ok();
+    return v.kind === 'taken' ? { claim: 'taken' } : undefined;
   }
 
-  /** One CLAIM item on every server: the claim (when given) and the lease under one new token. */
-  async #attempt(
-    watcher: string,
-    scope: LeaseScope,
-    leaseKey: string,
-    claim: { key: string; retainMs: number } | undefined,
-  ): Promise<Attempt> {
-    const token = this.d.tokens.next();
+  /** One CLAIM item per ask on every server, each ask under a new token. */
+  async #attempt(asks: readonly Ask[]): Promise<{ answers: Answer[]; sentAtMs: number }> {
+    const tokens = asks.map(() => this.d.tokens.next());
     const sentAtMs = Date.now();
+    const items = asks.map((a, n) => this.#item(a, tokens[n] as string, sentAtMs));
+    const perServer = await poll(this.d.servers, (s) => s.claim.push(items));
+    const answers = asks.map((a, n) => ({
+      verdict: judgeClaim(votesOn(perServer, n), a.slotKey !== undefined),
+      token: tokens[n] as string,
+    }));
+    return { answers, sentAtMs };
+  }
+
+  #item(a: Ask, token: string, sentAtMs: number): ScriptItem {
     // Overlap allow: per-slot leases, with a holder record naming the latest (for `status`).
     const holder =
-      scope.kind === 'slot'
-        ? JSON.stringify({ instance: this.d.instanceId, sinceMs: sentAtMs, key: leaseKey })
+      a.scope.kind === 'slot'
+        ? JSON.stringify({ instance: this.d.instanceId, sinceMs: sentAtMs, key: a.leaseKey })
         : '';
-    const keys = [claim?.key ?? leaseKey, leaseKey, this.d.keys.holder(watcher)];
-    const args = [
-      token,
-      claim === undefined ? '0' : String(Math.max(1, Math.ceil(claim.retainMs))),
-      String(this.d.leaseMs),
-      holder,
-    ];
-    const votes = await poll(this.d.servers, (s) => s.claim.push(keys, args));
-    return { verdict: judgeClaim(votes, claim !== undefined), token, sentAtMs };
+    const retain = a.retainMs === undefined ? '0' : String(Math.max(1, Math.ceil(a.retainMs)));
+    return {
+      keys: [a.slotKey ?? a.leaseKey, a.leaseKey, this.d.keys.holder(a.watcher)],
+      args: [token, retain, String(this.d.leaseMs), holder],
+    };
   }
 
   /**
    * A lease a quorum took: kept from now on, unless it took so long to win (half the lease) that
    * the keys' TTLs, which run from the moment each server got the request, leave too little.
    */
-  async #take(watcher: string, key: string, token: string, sentAtMs: number): Promise<LeaseResult> {
+  #take(a: Ask, token: string, sentAtMs: number, drops: Release[]): LeaseResult {
     if (Date.now() - sentAtMs >= this.d.leaseMs / 2) {
-      await this.#drop(token, key);
-      return { outcome: 'unavailable', error: leaseLost(key, 'late') };
+      drops.push({ key: a.leaseKey, token });
+      return { outcome: 'unavailable', error: leaseLost(a.leaseKey, 'late') };
     }
-    return { outcome: 'acquired', lease: this.d.keeper.hold(watcher, key, token, sentAtMs) };
+    return { outcome: 'acquired', lease: this.d.keeper.hold(a.watcher, a.leaseKey, token, sentAtMs) };
   }
 
-  /** Deletes the keys where they still hold `token`. Never rejects. */
-  async #drop(token: string, ...keys: string[]): Promise<void> {
-    await Promise.all(keys.map((k) => this.d.releaser.release(k, token)));
+  /** Deletes each key where it still holds its token. Never rejects. */
+  #drop(drops: readonly Release[]): Promise<void> {
+    return drops.length === 0 ? Promise.resolve() : this.d.releaser.release(drops);
   }
 }

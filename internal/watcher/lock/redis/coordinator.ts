@@ -25,7 +25,7 @@ import { Claims } from './claims.js';
 import { RedisLease } from './lease.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { Records } from './records.js';
-import { Releaser } from './releaser.js';
+import { Releaser, type StoredRecord } from './releaser.js';
 import { LockServer } from './servers.js';
 import { Tokens } from './tokens.js';
 
@@ -80,12 +80,23 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
     splitRetries: servers.length > 1 ? (options.splitRetries ?? 3) : 0,
   });
 
-  /** A run's end: its lease released and its record stored, one RELEASE item on one server. */
-  const finish = ({ lease, record }: FinishedRun): Promise<unknown> => {
-    const stored = records.stored(record);
-    if (lease instanceof RedisLease) return lease.end(stored);
-    // Not one of ours: it releases itself, and the record goes alone.
-    return Promise.all([lease.release(), releaser.release(stored.key, '', stored).catch(() => undefined)]);
+  /**
+   * The end of runs: their leases released and their records stored, one RELEASE item per run on
+   * one server. A lease that is not one of ours releases itself, and its record goes alone.
+   */
+  const finishRuns = async (runs: readonly FinishedRun[]): Promise<void> => {
+    const ours: Array<{ lease: RedisLease; record: StoredRecord }> = [];
+    const others: Promise<unknown>[] = [];
+    for (const { lease, record } of runs) {
+      const stored = records.stored(record);
+      if (lease instanceof RedisLease && lease.keptBy(keeper)) ours.push({ lease, record: stored });
+      else
+        others.push(
+          lease.release(),
+          releaser.release([{ key: stored.key, token: '', record: stored }]).catch(() => undefined),
+        );
+    }
+    await Promise.all([keeper.endAll(ours), ...others]);
   };
 
   return {
@@ -102,9 +113,7 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
     chainEnd: (watcher) => records.chainEnd(watcher),
     advanceChain: (watcher, expectedMs, endMs) => records.advanceChain(watcher, expectedMs, endMs),
     recordRun: (record) => records.recordRun(record),
-    finishRuns: async (runs) => {
-      await Promise.all(runs.map(finish));
-    },
+    finishRuns,
     lastRun: (watcher) => records.lastRun(watcher),
     holder: (watcher) => records.holder(watcher),
     close: () => keeper.close(),

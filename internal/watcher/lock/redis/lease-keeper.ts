@@ -7,7 +7,7 @@
 import type { BackendHealth } from './backend-health.js';
 import { RedisLease, leaseLost, type LeaseEnder } from './lease.js';
 import { judgeExtend, poll, firstError } from './quorum.js';
-import type { Releaser, StoredRecord } from './releaser.js';
+import type { Release, Releaser, StoredRecord } from './releaser.js';
 import type { LockServer } from './servers.js';
 
 const ignore = (): void => undefined;
@@ -38,16 +38,30 @@ export class LeaseKeeper implements LeaseEnder {
     return lease;
   }
 
-  /**
-   * Stops keeping `lease` and deletes its key where it still holds its token, storing `record` in
-   * the same step (a lease released before still gets its record stored). Never rejects.
-   */
+  /** Ends one lease (see {@link endAll}). Never rejects. */
   end(lease: RedisLease, record?: StoredRecord): Promise<void> {
-    const first = lease.stop();
-    this.#forget(lease);
-    if (!first && record === undefined) return lease.ended;
-    const done = this.releaser.release(lease.key, first ? lease.token : '', record).catch(ignore);
-    if (first) lease.ended = done;
+    return this.endAll([{ lease, record }]);
+  }
+
+  /**
+   * Stops keeping the leases and deletes their keys where they still hold their tokens, storing
+   * each record in the same step (a lease released before still gets its record stored); all in
+   * one release. Never rejects.
+   */
+  endAll(ends: ReadonlyArray<{ lease: RedisLease; record?: StoredRecord | undefined }>): Promise<void> {
+    const releases: Release[] = [];
+    const first: RedisLease[] = [];
+    for (const { lease, record } of ends) {
+      this.#forget(lease);
+      if (lease.stop()) {
+        first.push(lease);
+        releases.push({ key: lease.key, token: lease.token, record });
+      } else if (record !== undefined) releases.push({ key: lease.key, token: '', record });
+    }
+    if (releases.length === 0)
+      return ends.length === 1 && ends[0] !== undefined ? ends[0].lease.ended : Promise.resolve();
+    const done = this.releaser.release(releases).catch(ignore);
+    for (const lease of first) lease.ended = done;
     return done;
   }
 
@@ -76,9 +90,8 @@ export class LeaseKeeper implements LeaseEnder {
   async #extend(lease: RedisLease): Promise<void> {
     lease.extending = true;
     const sentAtMs = Date.now();
-    const votes = await poll(this.servers, (s) =>
-      s.extend.push([lease.key], [lease.token, String(this.leaseMs)]),
-    );
+    const item = { keys: [lease.key], args: [lease.token, String(this.leaseMs)] };
+    const votes = await poll(this.servers, async (s) => (await s.extend.push([item]))[0]);
     lease.extending = false;
     if (!lease.held) return;
     const verdict = judgeExtend(votes);

@@ -5,11 +5,10 @@
  */
 import { LeaseLostError } from '../../errors.js';
 import type { Lease } from '../coordinator.js';
-import type { StoredRecord } from './releaser.js';
 
 /** What ends a lease: its keeper (see lease-keeper.ts). */
 export interface LeaseEnder {
-  end(lease: RedisLease, record?: StoredRecord): Promise<void>;
+  end(lease: RedisLease): Promise<void>;
 }
 
 /** A lease that its keeper extends until it is released or lost. */
@@ -70,9 +69,9 @@ export class RedisLease implements Lease {
     return this.keeper.end(this);
   }
 
-  /** Ends the lease as {@link release} does and stores `record` in the same step. Never rejects. */
-  end(record: StoredRecord): Promise<void> {
-    return this.keeper.end(this, record);
+  /** Whether `keeper` keeps this lease (it can then end it together with others). */
+  keptBy(keeper: LeaseEnder): boolean {
+    return this.keeper === keeper;
   }
 
   /**

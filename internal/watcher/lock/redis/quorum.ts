@@ -35,6 +35,14 @@ export function poll<S>(servers: readonly S[], ask: (server: S) => Promise<unkno
   );
 }
 
+/**
+ * The votes on item `i` of a batch, from each server's answer to the whole batch (its replies in
+ * item order, or the error of its call).
+ */
+export function votesOn(answers: readonly Vote[], i: number): Vote[] {
+  return answers.map((a) => (a.ok ? { ok: true, reply: (a.reply as readonly unknown[])[i] } : a));
+}
+
 /** The error of the first server that failed (undefined when all answered). */
 export function firstError(votes: readonly Vote[]): unknown {
   for (const v of votes) if (!v.ok) return v.error;
@@ -68,18 +76,19 @@ export function judgeClaim(votes: readonly Vote[], claim: boolean): ClaimVerdict
   let won = 0;
   let leased = 0;
   let answered = 0;
-  const others = new Map<unknown, number>();
+  /** Servers per value that holds the key instead of our token. */
+  let others: Map<unknown, number> | undefined;
   for (const v of votes) {
     if (!v.ok) continue;
     answered += 1;
     if (v.reply === 1) leased += 1;
     if (v.reply === 1 || v.reply === 2) won += 1;
-    else others.set(v.reply, (others.get(v.reply) ?? 0) + 1);
+    else (others ??= new Map()).set(v.reply, (others.get(v.reply) ?? 0) + 1);
   }
   if (won >= need) return { kind: 'won', leased: leased >= need, partial: leased > 0 && leased < need };
   const partial = won > 0;
   if (answered < need) return { kind: 'unavailable', partial, error: firstError(votes) };
-  const decided = !claim || [...others.values()].some((n) => n >= need);
+  const decided = !claim || [...(others?.values() ?? [])].some((n) => n >= need);
   return { kind: decided ? 'taken' : 'split', partial };
 }
 

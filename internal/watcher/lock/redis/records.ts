@@ -39,8 +39,8 @@ export class Records {
   }
 
   recordRun(record: LastRunRecord): Promise<void> {
-    const r = this.stored(record);
-    return this.releaser.release(r.key, '', r);
+    const stored = this.stored(record);
+    return this.releaser.release([{ key: stored.key, token: '', record: stored }]);
   }
 
   lastRun(watcher: string): Promise<LastRunRecord | undefined> {
