@@ -96,3 +96,18 @@ export class DocsMarkersError extends WatcherError {
 export function exitCodeFor(err: unknown): number {
   return err instanceof ConfigError || err instanceof UsageError ? 2 : 1;
 }
+
+/**
+ * A lease ended while its run still held it: another instance holds the key, or the backend did not
+ * answer the extensions before the lease ran out. The aborted run's signal carries it as its reason.
+ */
+export class LeaseLostError extends WatcherError {
+  constructor(
+    /** The backend key of the lease. */
+    readonly key: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('LEASE_LOST', message, options);
+  }
+}

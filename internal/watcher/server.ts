@@ -11,7 +11,7 @@ import { createLockRedis, createRedis, waitRedis, type RedisHandle } from '../pk
 import { closeAll, type CloseStep } from '../pkg/shutdown/close-all.js';
 import { startHealthServer, type HealthServer, type Readiness } from './health.js';
 import { Scheduler } from './scheduler/scheduler.js';
-import { createLocalCoordinator, createRedisCoordinator, type Coordinator } from './lock/index.js';
+import { createLocalCoordinator, createRedisCoordinator, quorum, type Coordinator } from './lock/index.js';
 import { ConfigError, IllegalStateError, StartupError } from './errors.js';
 import { NotReadyError, answerWithin } from '../pkg/retry/wait-ready.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -93,7 +93,7 @@ export class Connections {
    * a majority is all a claim needs). @throws NotReadyError naming the servers that did not answer.
    */
   async #waitLockMajority(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const need = Math.floor(this.lockRedis.length / 2) + 1;
+    const need = quorum(this.lockRedis.length);
     const failures: unknown[] = [];
     await new Promise<void>((resolve, reject) => {
       let ready = 0;

@@ -195,15 +195,18 @@ const wholeSecond = (ms: number): number => Math.floor(ms / 1000) * 1000;
 
 const starters: Record<Engine, Starter> = {
   async redisFloor(rec) {
-    const scripts = await daemonModule<typeof import('../../internal/watcher/lock/redis-scripts.js')>(
-      'watcher/lock/redis-scripts.js',
+    const { CLAIM } = await daemonModule<typeof import('../../internal/watcher/lock/redis/scripts/claim.js')>(
+      'watcher/lock/redis/scripts/claim.js',
     );
+    const { RELEASE } = await daemonModule<
+      typeof import('../../internal/watcher/lock/redis/scripts/release.js')
+    >('watcher/lock/redis/scripts/release.js');
     const { testRedis, randomPrefix, deletePrefix, closeAll } = await import('../helpers/redis.js');
     const redis = testRedis(undefined, undefined, { enableAutoPipelining: true });
     const admin = testRedis();
     const prefix = randomPrefix();
-    redis.defineCommand('benchClaim', { lua: scripts.CLAIM_LEASE });
-    redis.defineCommand('benchOps', { lua: scripts.KEY_OPS });
+    redis.defineCommand('benchClaim', { lua: CLAIM.lua });
+    redis.defineCommand('benchOps', { lua: RELEASE.lua });
     const call = (name: string, keys: string[], args: string[]): Promise<unknown[]> =>
       (redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown[]>>)[name]!(
         keys.length,
@@ -220,7 +223,7 @@ const starters: Record<Engine, Starter> = {
         const args: string[] = [];
         for (let w = b; w < Math.min(watchers, b + BATCH); w++) {
           keys.push(`${prefix}slot:{w${w}}:${iso}`, `${prefix}running:{w${w}}`, `${prefix}holder:{w${w}}`);
-          args.push(tokens[w]!, '60000', tokens[w]!, '30000', '');
+          args.push(tokens[w]!, '60000', '30000', '');
         }
         claims.push(
           call('benchClaim', keys, args).then((replies) => {
@@ -245,7 +248,7 @@ const starters: Record<Engine, Starter> = {
             counts: {},
           };
           keys.push(`${prefix}running:{w${w}}`, `${prefix}last-run:{w${w}}`);
-          args.push('d', tokens[w]!, '', 's', JSON.stringify(record), '');
+          args.push(tokens[w]!, JSON.stringify(record));
         }
         ends.push(call('benchOps', keys, args));
       }

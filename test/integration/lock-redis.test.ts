@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { createRedisCoordinator } from '../../internal/watcher/lock/index.js';
 import type { Coordinator, Lease } from '../../internal/watcher/lock/index.js';
+import { claimOne } from '../helpers/claim.js';
 import { CLOSED_PORT, randomPrefix, testRedis } from '../helpers/redis.js';
 import { redisSuite } from '../helpers/redis-suite.js';
 
@@ -23,7 +24,7 @@ void describe('Redis coordinator (real Redis)', () => {
     prefixes.push(prefix);
     const cs = ['a', 'b', 'c'].map((id) => make(prefix, id).c);
     const slot = Date.UTC(2030, 0, 1);
-    const outcomes = await Promise.all(cs.map((c) => c.claimSlot('w', slot, 60_000)));
+    const outcomes = (await Promise.all(cs.map((c) => claimOne(c, 'w', slot, 60_000)))).map((r) => r.claim);
     assert.deepEqual(outcomes.filter((o) => o === 'claimed').length, 1);
     assert.deepEqual(outcomes.filter((o) => o === 'taken').length, 2);
     const key = `${prefix}slot:{w}:2030-01-01T00:00:00.000Z`;
@@ -31,6 +32,7 @@ void describe('Redis coordinator (real Redis)', () => {
     assert.ok(ttl > 50_000 && ttl <= 60_000, `claim key ${key} has a TTL (${ttl})`);
     assert.equal(await cs[0]!.isClaimed('w', slot), true);
     assert.equal(await cs[0]!.isClaimed('w', slot + 1000), false);
+    await Promise.all(cs.map((c) => c.close()));
   });
 
   void test('a slot given back by its claimer (and only by it) can be claimed by another instance', async () => {
@@ -39,16 +41,16 @@ void describe('Redis coordinator (real Redis)', () => {
     const a = make(prefix, 'a').c;
     const b = make(prefix, 'b').c;
     const slot = Date.UTC(2030, 0, 1, 0, 0, 5);
-    const won = await a.claimAndLease('w', slot, 60_000, { kind: 'running' });
+    const won = await claimOne(a, 'w', slot, 60_000);
     assert.equal(won.claim, 'claimed');
     if (won.claim !== 'claimed' || won.lease.outcome !== 'acquired') throw new Error('no lease');
-    assert.equal((await b.claimAndLease('w', slot, 60_000, { kind: 'running' })).claim, 'taken');
+    assert.equal((await claimOne(b, 'w', slot, 60_000)).claim, 'taken');
     // Another instance's token deletes nothing.
     await b.unclaimSlot('w', slot, 'not-the-claim-token');
     assert.equal(await b.isClaimed('w', slot), true);
     await Promise.all([won.lease.lease.release(), a.unclaimSlot('w', slot, won.token)]);
     assert.equal(await b.isClaimed('w', slot), false);
-    const second = await b.claimAndLease('w', slot, 60_000, { kind: 'running' });
+    const second = await claimOne(b, 'w', slot, 60_000);
     assert.equal(second.claim, 'claimed');
     if (second.claim === 'claimed' && second.lease.outcome === 'acquired') await second.lease.lease.release();
   });
@@ -162,9 +164,8 @@ void describe('Redis coordinator (real Redis)', () => {
     const a = make(prefix, 'a').c;
     const b = make(prefix, 'b').c;
     const slot = Date.UTC(2030, 0, 2);
-    assert.equal(typeof a.claimAndLeaseMany, 'function', 'the Redis coordinator batches claims');
     // w1 will be taken by b first; w2's running lease is held (a run of an earlier slot); w0..: free.
-    const early = await b.claimAndLease('w1', slot, 60_000, { kind: 'running' });
+    const early = await claimOne(b, 'w1', slot, 60_000);
     assert.equal(early.claim, 'claimed');
     const busy = await b.acquireLease('w2', { kind: 'running' });
     assert.equal(busy.outcome, 'acquired');
@@ -175,7 +176,7 @@ void describe('Redis coordinator (real Redis)', () => {
       retainMs: 60_000,
       scope: watcher === 'w3' ? ({ kind: 'slot', slotMs: slot } as const) : ({ kind: 'running' } as const),
     }));
-    const results = await a.claimAndLeaseMany!(requests);
+    const results = await a.claimAndLease(requests);
     assert.equal(results.length, 250);
     assert.equal(results[1]!.claim, 'taken');
     const r2 = results[2]!;
@@ -187,7 +188,7 @@ void describe('Redis coordinator (real Redis)', () => {
     const leased = results.filter((r) => r.claim === 'claimed' && r.lease.outcome === 'acquired');
     assert.equal(leased.length, 248);
     // The claims and leases are real keys: a second coordinator finds all of them taken or held.
-    const again = await b.claimAndLeaseMany!(requests);
+    const again = await b.claimAndLease(requests);
     assert.equal(again.filter((r) => r.claim === 'taken').length, 250);
     assert.equal(await b.isRunning('w0'), true);
     const r3 = results[3]!;
@@ -209,7 +210,7 @@ void describe('Redis coordinator (real Redis)', () => {
     await suite.admin.set(`${prefix}running:{w4}`, 'someone-else', 'PX', 5000);
     const r4 = results[4]!;
     if (r4.claim !== 'claimed' || r4.lease.outcome !== 'acquired') throw new Error('w4 not leased');
-    await a.finishRuns!([
+    await a.finishRuns([
       { lease: r0.lease.lease, record: record('w0') },
       { lease: r3.lease.lease, record: record('w3') },
       { lease: r4.lease.lease, record: record('w4') },
@@ -226,10 +227,10 @@ void describe('Redis coordinator (real Redis)', () => {
     const dead = testRedis(CLOSED_PORT);
     clients.push(dead);
     const c = createRedisCoordinator({ redis: dead, keyPrefix: prefix, leaseMs: 1000, instanceId: 'x' });
-    assert.equal(await c.claimSlot('w', 1000, 10_000), 'unavailable');
+    assert.equal((await claimOne(c, 'w', 1000, 10_000)).claim, 'unavailable');
     assert.equal(c.available, false);
     assert.equal((await c.acquireLease('w', { kind: 'running' })).outcome, 'unavailable');
-    const many = await c.claimAndLeaseMany!([
+    const many = await c.claimAndLease([
       { watcher: 'w', slotMs: 1000, retainMs: 10_000, scope: { kind: 'running' } },
       { watcher: 'v', slotMs: 1000, retainMs: 10_000, scope: { kind: 'slot', slotMs: 1000 } },
     ]);

@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createRedis, waitRedis, type RedisClientOptions } from '../../internal/pkg/redis/redis.js';
 import { createRedisCoordinator } from '../../internal/watcher/lock/index.js';
+import { claimOne } from '../helpers/claim.js';
 import { freePort, startRedisServer, type RedisServer } from '../helpers/redis-servers.js';
 
 const logger = pino({ level: 'silent' });
@@ -38,10 +39,10 @@ async function claimTwice(o: RedisClientOptions): Promise<void> {
     await waitRedis(h, 10_000, logger);
     const c = createRedisCoordinator({ redis: h.client, keyPrefix: 'topo', leaseMs: 2_000, instanceId: 't' });
     const slot = Date.now();
-    const first = await c.claimAndLease('w', slot, 60_000, { kind: 'running' });
+    const first = await claimOne(c, 'w', slot, 60_000);
     assert.equal(first.claim, 'claimed');
     assert.ok(first.claim === 'claimed' && first.lease.outcome === 'acquired', 'lease acquired');
-    assert.equal(await c.claimSlot('w', slot, 60_000), 'taken');
+    assert.equal((await claimOne(c, 'w', slot, 60_000)).claim, 'taken');
     assert.equal(await c.isClaimed('w', slot), true);
     if (first.claim === 'claimed' && first.lease.outcome === 'acquired') await first.lease.lease.release();
     assert.equal(await c.isRunning('w'), false);

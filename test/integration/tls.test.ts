@@ -16,6 +16,7 @@ import pino from 'pino';
 import { createRedis, waitRedis, type RedisClientOptions } from '../../internal/pkg/redis/redis.js';
 import { createMySQLPool, type MySQLTlsOptions } from '../../internal/pkg/mysql/mysql.js';
 import { createRedisCoordinator } from '../../internal/watcher/lock/index.js';
+import { claimOne } from '../helpers/claim.js';
 import { freePort, requireBuild, runCli, tempDir, writeConfig } from '../helpers/daemon.js';
 import { makeTlsFiles, type TlsFiles } from '../helpers/tls.js';
 import { PrivateMariaDB } from '../faults/lib/servers.js';
@@ -152,9 +153,10 @@ lock:
         instanceId: 'a',
       });
       const slot = Date.UTC(2030, 0, 1);
-      assert.equal(await c.claimSlot('w', slot, 60_000), 'claimed');
-      assert.equal(await c.claimSlot('w', slot, 60_000), 'taken');
+      assert.equal((await claimOne(c, 'w', slot, 60_000)).claim, 'claimed');
+      assert.equal((await claimOne(c, 'w', slot, 60_000)).claim, 'taken');
       assert.equal(await c.isClaimed('w', slot), true);
+      await c.close();
     } finally {
       await h.close();
     }

@@ -2,11 +2,16 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { Pool } from 'mysql2/promise';
-import { ManualClock } from '../../internal/watcher/scheduler/clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { Scheduler } from '../../internal/watcher/scheduler/scheduler.js';
 import type { SchedulerHooks } from '../../internal/watcher/scheduler/scheduler.js';
-import { claimAndLeaseMany, createLocalCoordinator, finishRuns } from '../../internal/watcher/lock/index.js';
-import type { Coordinator } from '../../internal/watcher/lock/index.js';
+import { LocalCoordinator, createLocalCoordinator } from '../../internal/watcher/lock/index.js';
+import type {
+  ClaimLeaseResult,
+  ClaimRequest,
+  Coordinator,
+  FinishedRun,
+} from '../../internal/watcher/lock/index.js';
 import type { WatcherConfig } from '../../internal/watcher/config.js';
 import { watcherConfig } from '../helpers/watcher-config.js';
 import type { RunContext } from '../../internal/watcher/watcher/registry.js';
@@ -134,20 +139,21 @@ void describe('Scheduler (manual clock, local coordinator)', () => {
 
   void test('watchers due together are claimed in one batch and finished in one batch', async () => {
     const clock = new ManualClock(T0 + 500);
-    const local = createLocalCoordinator({ instanceId: 'i1', clock, leaseMs: 30_000 });
     const claimBatches: number[] = [];
     const finishBatches: number[] = [];
-    const coordinator: Coordinator = {
-      ...local,
-      claimAndLeaseMany: (requests) => {
+    /** The local coordinator, counting the batches it is asked. */
+    class Counting extends LocalCoordinator {
+      override claimAndLease(requests: readonly ClaimRequest[]): Promise<ClaimLeaseResult[]> {
         claimBatches.push(requests.length);
-        return claimAndLeaseMany(local, requests);
-      },
-      finishRuns: (runs) => {
+        return super.claimAndLease(requests);
+      }
+      override finishRuns(runs: readonly FinishedRun[]): Promise<void> {
         finishBatches.push(runs.length);
-        return finishRuns(local, runs);
-      },
-    };
+        return super.finishRuns(runs);
+      }
+    }
+    const local = new Counting({ instanceId: 'i1', clock, leaseMs: 30_000 });
+    const coordinator: Coordinator = local;
     const names = Array.from({ length: 50 }, (_, i) => `w${i}`);
     const h = harness(
       names.map((n) => ({ config: config(n) })),

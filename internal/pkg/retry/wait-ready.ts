@@ -3,6 +3,7 @@
  * and gives up at the deadline with one line naming the server and the last cause.
  */
 import type { Logger } from 'pino';
+import { sleep } from '../clock/clock.js';
 
 export interface WaitReadyOptions {
   /** What is waited for, as it appears in messages: `mysql 127.0.0.1:3306`. */
@@ -31,17 +32,6 @@ export function describeCause(err: unknown): string {
   }
   return String(err);
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 /** Resolves once `attempt` succeeds. @throws NotReadyError at the deadline or on abort. */
 export async function waitReady(o: WaitReadyOptions): Promise<void> {

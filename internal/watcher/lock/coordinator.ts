@@ -7,7 +7,7 @@
  * failed (an error; the slot is skipped, never run without a claim).
  */
 
-/** Outcome of {@link Coordinator.claimSlot}. */
+/** What became of a slot claim (see {@link ClaimLeaseResult}). */
 export type ClaimOutcome =
   /** This instance owns the slot: run it. */
   | 'claimed'
@@ -21,15 +21,13 @@ export interface Lease {
   readonly watcher: string;
   /** The backend key the lease lives under. */
   readonly key: string;
-  /** Aborts when the lease is lost (someone else holds the key, or it expired unextended). */
+  /**
+   * Aborts when the lease is lost (someone else holds the key, or it expired unextended), with a
+   * `LeaseLostError` (errors.ts) as its reason.
+   */
   readonly signal: AbortSignal;
   /** True once the lease was lost. */
   readonly lost: boolean;
-  /**
-   * Calls `listener` once when the lease is lost (a plain callback: cheaper than a listener on
-   * {@link Lease.signal} for a thousand runs a second). @returns a function that removes it.
-   */
-  onLost(listener: () => void): () => void;
   /** Stops extending and deletes the key if it is still ours. Never rejects; idempotent. */
   release(): Promise<void>;
 }
@@ -45,7 +43,7 @@ export type LeaseResult =
  * A claimed slot whose lease is `held` is the overlap case (the previous run still runs).
  */
 export type ClaimLeaseResult =
-  | { readonly claim: 'taken' | 'unavailable' }
+  | { readonly claim: Exclude<ClaimOutcome, 'claimed'> }
   | {
       readonly claim: 'claimed';
       readonly lease: LeaseResult;
@@ -106,20 +104,13 @@ export interface Coordinator {
   /** False while the backend is known to be unreachable (for readiness). */
   readonly available: boolean;
   /**
-   * Claims a slot once cluster-wide. The claim key expires after `retainMs`; keep that longer
-   * than any clock skew or restart could make an instance reach the slot again.
+   * Claims each slot once cluster-wide and, where the claim succeeds, takes its lease in the same
+   * step; results in the order asked. A single claim is a batch of one. Requests made in the same
+   * event-loop turn travel together (on Redis: one script call per server for up to a hundred).
+   * The claim key expires after `retainMs`: keep that longer than any clock skew or restart could
+   * make an instance reach the slot again. Never rejects.
    */
-  claimSlot(watcher: string, slotMs: number, retainMs: number): Promise<ClaimOutcome>;
-  /**
-   * {@link Coordinator.claimSlot} and {@link Coordinator.acquireLease} in one step (one round trip
-   * on Redis): the lease is only taken when the claim succeeds. Never rejects.
-   */
-  claimAndLease(
-    watcher: string,
-    slotMs: number,
-    retainMs: number,
-    scope: LeaseScope,
-  ): Promise<ClaimLeaseResult>;
+  claimAndLease(requests: readonly ClaimRequest[]): Promise<ClaimLeaseResult[]>;
   /**
    * Gives back a slot claimed with {@link Coordinator.claimAndLease} that will not run here (the
    * instance stops before the slot time), so that another instance can still claim it. Only a
@@ -128,7 +119,7 @@ export interface Coordinator {
   unclaimSlot(watcher: string, slotMs: number, token: string): Promise<void>;
   /** Whether a slot was claimed (by anyone) and the claim has not expired. @throws when unreachable */
   isClaimed(watcher: string, slotMs: number): Promise<boolean>;
-  /** Takes a lease of the configured length and keeps extending it until released. */
+  /** Takes a lease of the configured length (no slot claim) and keeps extending it until released. */
   acquireLease(watcher: string, scope: LeaseScope): Promise<LeaseResult>;
   /** Whether any instance holds the watcher's "running" lease. @throws when unreachable */
   isRunning(watcher: string): Promise<boolean>;
@@ -141,6 +132,11 @@ export interface Coordinator {
   advanceChain(watcher: string, expectedMs: number | undefined, endMs: number): Promise<boolean>;
   /** Stores the last-run record. @throws when unreachable */
   recordRun(record: LastRunRecord): Promise<void>;
+  /**
+   * Releases the leases of ended runs and stores their last-run records; runs that end in the same
+   * event-loop turn travel together. Never rejects: a record not stored is the backend's to report.
+   */
+  finishRuns(runs: readonly FinishedRun[]): Promise<void>;
   /** Reads the last-run record. @throws when unreachable */
   lastRun(watcher: string): Promise<LastRunRecord | undefined>;
   /**
@@ -150,59 +146,4 @@ export interface Coordinator {
   holder(watcher: string): Promise<LeaseHolder | undefined>;
   /** Releases every lease still held by this coordinator. Never rejects; idempotent. */
   close(): Promise<void>;
-  /**
-   * Optional: {@link Coordinator.claimAndLease} for many slots at once, results in the order asked
-   * (on one Redis server: one round trip per hundred, and no promise per slot). Never rejects.
-   * Use {@link claimAndLeaseMany}, which falls back to one call per slot.
-   */
-  claimAndLeaseMany?(requests: readonly ClaimRequest[]): Promise<ClaimLeaseResult[]>;
-  /**
-   * Optional: releases the leases of ended runs and stores their last-run records, for many runs at
-   * once. Never rejects (a record not stored is the backend's to report). Use {@link finishRuns}.
-   */
-  finishRuns?(runs: readonly FinishedRun[]): Promise<void>;
-}
-
-/** {@link Coordinator.claimAndLeaseMany}, or one {@link Coordinator.claimAndLease} per request. */
-export function claimAndLeaseMany(
-  coordinator: Coordinator,
-  requests: readonly ClaimRequest[],
-): Promise<ClaimLeaseResult[]> {
-  if (coordinator.claimAndLeaseMany !== undefined) return coordinator.claimAndLeaseMany(requests);
-  return Promise.all(
-    requests.map((r) => coordinator.claimAndLease(r.watcher, r.slotMs, r.retainMs, r.scope)),
-  );
-}
-
-/**
- * {@link Coordinator.finishRuns}, or a release and a record per run. Never rejects; `onUnsaved`
- * hears of each record the fallback could not store.
- */
-export function finishRuns(
-  coordinator: Coordinator,
-  runs: readonly FinishedRun[],
-  onUnsaved?: (run: FinishedRun, err: unknown) => void,
-): Promise<void> {
-  if (coordinator.finishRuns !== undefined) return coordinator.finishRuns(runs);
-  return Promise.all(
-    runs.map((r) =>
-      Promise.all([
-        r.lease.release(),
-        coordinator.recordRun(r.record).catch((err: unknown) => onUnsaved?.(r, err)),
-      ]),
-    ),
-  ).then(() => undefined);
-}
-
-/** The reason an aborted lease signal carries. */
-export class LeaseLostError extends Error {
-  readonly code = 'LEASE_LOST';
-  constructor(
-    readonly key: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'LeaseLostError';
-  }
 }

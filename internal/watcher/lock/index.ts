@@ -11,7 +11,11 @@ export type {
   LeaseResult,
   LeaseScope,
 } from './coordinator.js';
-export { LeaseLostError, claimAndLeaseMany, finishRuns } from './coordinator.js';
-export { createLocalCoordinator, type LocalCoordinatorOptions } from './local-coordinator.js';
-export { createRedisCoordinator, type RedisCoordinatorOptions, type RedisLike } from './redis-coordinator.js';
+export {
+  LocalCoordinator,
+  createLocalCoordinator,
+  type LocalCoordinatorOptions,
+} from './local-coordinator.js';
+export { createRedisCoordinator, type RedisCoordinatorOptions, type RedisLike } from './redis/coordinator.js';
+export { quorum } from './redis/quorum.js';
 export { keyNames, type KeyNames } from './keys.js';

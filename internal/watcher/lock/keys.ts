@@ -3,6 +3,7 @@
  * every key of one watcher lives in one Redis Cluster hash slot (a script may then touch its claim,
  * lease and holder keys together); different watchers spread over the cluster.
  */
+import { iso } from '../../pkg/clock/iso.js';
 import type { LeaseScope } from './coordinator.js';
 
 /** The key layout for one prefix. */
@@ -19,16 +20,6 @@ export interface KeyNames {
 /** Builds key names; a prefix without a trailing `:` gets one. */
 export function keyNames(prefix: string): KeyNames {
   const p = prefix === '' || prefix.endsWith(':') ? prefix : `${prefix}:`;
-  // Watchers due together share the slot time: format it once, not once per watcher.
-  let isoMs = Number.NaN;
-  let isoText = '';
-  const iso = (ms: number): string => {
-    if (ms !== isoMs) {
-      isoText = new Date(ms).toISOString();
-      isoMs = ms;
-    }
-    return isoText;
-  };
   const tag = (w: string): string => `{${w}}`;
   return {
     slot: (w, ms) => `${p}slot:${tag(w)}:${iso(ms)}`,

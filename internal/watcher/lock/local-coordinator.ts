@@ -2,17 +2,20 @@
  * `lock.backend: local`: the coordinator's semantics inside one process (one instance, no cluster).
  * Claims, leases, the chain and last-run records live in maps; claims expire like Redis keys.
  */
-import type { Clock } from '../scheduler/clock.js';
-import { systemClock } from '../scheduler/clock.js';
+import type { Clock } from '../../pkg/clock/clock.js';
+import { systemClock } from '../../pkg/clock/clock.js';
 import type {
-  ClaimOutcome,
+  ClaimLeaseResult,
+  ClaimRequest,
   Coordinator,
+  FinishedRun,
   LastRunRecord,
   Lease,
+  LeaseHolder,
   LeaseResult,
   LeaseScope,
 } from './coordinator.js';
-import { keyNames } from './keys.js';
+import { keyNames, type KeyNames } from './keys.js';
 
 /** Options of {@link createLocalCoordinator}. */
 export interface LocalCoordinatorOptions {
@@ -27,88 +30,116 @@ export interface LocalCoordinatorOptions {
 }
 
 /**
- * Creates the in-process coordinator. It coordinates nothing across instances: the caller should
- * warn at start-up (the daemon logs `lock.local`).
+ * The in-process coordinator. It coordinates nothing across instances: the caller should warn at
+ * start-up (the daemon logs `lock.local`).
  */
+export class LocalCoordinator implements Coordinator {
+  readonly backend = 'local';
+  readonly available = true;
+  readonly leaseMs: number;
+  readonly #clock: Clock;
+  readonly #keys: KeyNames;
+  readonly #claims = new Map<string, number>();
+  readonly #leases = new Map<string, LocalLease>();
+  readonly #chains = new Map<string, number>();
+  readonly #records = new Map<string, LastRunRecord>();
+  readonly #holders = new Map<string, { instance: string; sinceMs: number; key: string }>();
+
+  constructor(private readonly options: LocalCoordinatorOptions) {
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.#clock = options.clock ?? systemClock;
+    this.#keys = keyNames(options.keyPrefix ?? 'iam-watcher:');
+  }
+
+  claimAndLease(requests: readonly ClaimRequest[]): Promise<ClaimLeaseResult[]> {
+    return Promise.resolve(
+      requests.map((r) =>
+        this.#claim(r.watcher, r.slotMs, r.retainMs)
+          ? { claim: 'claimed', lease: this.#lease(r.watcher, r.scope), token: this.options.instanceId }
+          : { claim: 'taken' },
+      ),
+    );
+  }
+
+  unclaimSlot(watcher: string, slotMs: number): Promise<void> {
+    // One process: a claim here is always this instance's own.
+    this.#claims.delete(this.#keys.slot(watcher, slotMs));
+    return Promise.resolve();
+  }
+
+  isClaimed(watcher: string, slotMs: number): Promise<boolean> {
+    const exp = this.#claims.get(this.#keys.slot(watcher, slotMs));
+    return Promise.resolve(exp !== undefined && exp > this.#clock.now());
+  }
+
+  acquireLease(watcher: string, scope: LeaseScope): Promise<LeaseResult> {
+    return Promise.resolve(this.#lease(watcher, scope));
+  }
+
+  isRunning(watcher: string): Promise<boolean> {
+    return Promise.resolve(this.#leases.has(this.#keys.lease(watcher, { kind: 'running' })));
+  }
+
+  chainEnd(watcher: string): Promise<number | undefined> {
+    return Promise.resolve(this.#chains.get(watcher));
+  }
+
+  advanceChain(watcher: string, expectedMs: number | undefined, endMs: number): Promise<boolean> {
+    if (this.#chains.get(watcher) !== expectedMs) return Promise.resolve(false);
+    this.#chains.set(watcher, endMs);
+    return Promise.resolve(true);
+  }
+
+  recordRun(record: LastRunRecord): Promise<void> {
+    this.#records.set(record.watcher, record);
+    return Promise.resolve();
+  }
+
+  async finishRuns(runs: readonly FinishedRun[]): Promise<void> {
+    for (const r of runs) this.#records.set(r.record.watcher, r.record);
+    await Promise.all(runs.map((r) => r.lease.release()));
+  }
+
+  lastRun(watcher: string): Promise<LastRunRecord | undefined> {
+    return Promise.resolve(this.#records.get(watcher));
+  }
+
+  holder(watcher: string): Promise<LeaseHolder | undefined> {
+    const h = this.#holders.get(watcher);
+    const live = h !== undefined && this.#leases.has(h.key);
+    return Promise.resolve(live ? { instance: h.instance, sinceMs: h.sinceMs } : undefined);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#leases.values()].map((l) => l.release()));
+  }
+
+  /** True when the slot was free (its claim is then this instance's). */
+  #claim(watcher: string, slotMs: number, retainMs: number): boolean {
+    const now = this.#clock.now();
+    if (this.#claims.size >= 10_000)
+      for (const [k, exp] of this.#claims) if (exp <= now) this.#claims.delete(k);
+    const key = this.#keys.slot(watcher, slotMs);
+    const exp = this.#claims.get(key);
+    if (exp !== undefined && exp > now) return false;
+    this.#claims.set(key, now + retainMs);
+    return true;
+  }
+
+  #lease(watcher: string, scope: LeaseScope): LeaseResult {
+    const key = this.#keys.lease(watcher, scope);
+    if (this.#leases.has(key)) return { outcome: 'held' };
+    const lease = new LocalLease(watcher, key, () => this.#leases.delete(key));
+    this.#leases.set(key, lease);
+    if (scope.kind !== 'waiting')
+      this.#holders.set(watcher, { instance: this.options.instanceId, sinceMs: this.#clock.now(), key });
+    return { outcome: 'acquired', lease };
+  }
+}
+
+/** Creates the in-process coordinator (see {@link LocalCoordinator}). */
 export function createLocalCoordinator(options: LocalCoordinatorOptions): Coordinator {
-  const clock = options.clock ?? systemClock;
-  const keys = keyNames(options.keyPrefix ?? 'iam-watcher:');
-  const claims = new Map<string, number>();
-  const leases = new Map<string, LocalLease>();
-  const chains = new Map<string, number>();
-  const records = new Map<string, LastRunRecord>();
-  const holders = new Map<string, { instance: string; sinceMs: number; key: string }>();
-
-  const sweep = (now: number): void => {
-    if (claims.size < 10_000) return;
-    for (const [k, exp] of claims) if (exp <= now) claims.delete(k);
-  };
-
-  return {
-    backend: 'local',
-    leaseMs: options.leaseMs ?? 30_000,
-    available: true,
-    claimSlot(watcher, slotMs, retainMs): Promise<ClaimOutcome> {
-      const now = clock.now();
-      sweep(now);
-      const key = keys.slot(watcher, slotMs);
-      const exp = claims.get(key);
-      if (exp !== undefined && exp > now) return Promise.resolve('taken');
-      claims.set(key, now + retainMs);
-      return Promise.resolve('claimed');
-    },
-    async claimAndLease(watcher, slotMs, retainMs, scope) {
-      const claim = await this.claimSlot(watcher, slotMs, retainMs);
-      return claim === 'claimed'
-        ? { claim, lease: await this.acquireLease(watcher, scope), token: options.instanceId }
-        : { claim };
-    },
-    unclaimSlot(watcher, slotMs) {
-      // One process: a claim here is always this instance's own.
-      claims.delete(keys.slot(watcher, slotMs));
-      return Promise.resolve();
-    },
-    isClaimed(watcher, slotMs) {
-      const exp = claims.get(keys.slot(watcher, slotMs));
-      return Promise.resolve(exp !== undefined && exp > clock.now());
-    },
-    acquireLease(watcher, scope: LeaseScope): Promise<LeaseResult> {
-      const key = keys.lease(watcher, scope);
-      if (leases.has(key)) return Promise.resolve({ outcome: 'held' });
-      const lease = new LocalLease(watcher, key, () => leases.delete(key));
-      leases.set(key, lease);
-      if (scope.kind !== 'waiting')
-        holders.set(watcher, { instance: options.instanceId, sinceMs: clock.now(), key });
-      return Promise.resolve({ outcome: 'acquired', lease });
-    },
-    isRunning(watcher) {
-      return Promise.resolve(leases.has(keys.lease(watcher, { kind: 'running' })));
-    },
-    chainEnd(watcher) {
-      return Promise.resolve(chains.get(watcher));
-    },
-    advanceChain(watcher, expectedMs, endMs) {
-      if (chains.get(watcher) !== expectedMs) return Promise.resolve(false);
-      chains.set(watcher, endMs);
-      return Promise.resolve(true);
-    },
-    recordRun(record) {
-      records.set(record.watcher, record);
-      return Promise.resolve();
-    },
-    lastRun(watcher) {
-      return Promise.resolve(records.get(watcher));
-    },
-    holder(watcher) {
-      const h = holders.get(watcher);
-      return Promise.resolve(
-        h !== undefined && leases.has(h.key) ? { instance: h.instance, sinceMs: h.sinceMs } : undefined,
-      );
-    },
-    async close() {
-      await Promise.all([...leases.values()].map((l) => l.release()));
-    },
-  };
+  return new LocalCoordinator(options);
 }
 
 /** A lease in one process is never lost: only its holder can release it. */
@@ -128,10 +159,6 @@ class LocalLease implements Lease {
 
   get lost(): boolean {
     return false;
-  }
-
-  onLost(): () => void {
-    return () => undefined;
   }
 
   release(): Promise<void> {

@@ -6,7 +6,9 @@ import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Pool } from 'mysql2/promise';
 import type { Coordinator, Lease } from '../lock/coordinator.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../../pkg/clock/clock.js';
+import { sleep } from '../../pkg/clock/clock.js';
+import { iso } from '../../pkg/clock/iso.js';
 import { setTimerAt } from './long-timer.js';
 import type {
   LeaseLostInfo,
@@ -36,6 +38,7 @@ export class SchedulerContext {
   /** Resolvers of {@link drained} promises, called when {@link inFlight} empties. */
   #drainWaiters: Array<() => void> = [];
   readonly #watcherLoggers = new Map<string, Logger>();
+  readonly #stopWaiters = new Set<() => void>();
 
   constructor(
     readonly coordinator: Coordinator,
@@ -52,11 +55,19 @@ export class SchedulerContext {
     this.stopController.signal.addEventListener(
       'abort',
       () => {
-        // The runs in flight: one listener for all of them, not one per run.
+        // The runs in flight and the waiters: one listener for all of them, not one each.
         for (const entry of this.inFlight) entry.abort?.(this.stopController.signal.reason);
+        for (const w of this.#stopWaiters) w();
+        this.#stopWaiters.clear();
       },
       { once: true },
     );
+  }
+
+  /** Calls `fn` when shutdown begins. @returns a function that forgets it (O(1): many wait at once). */
+  onStop(fn: () => void): () => void {
+    this.#stopWaiters.add(fn);
+    return () => this.#stopWaiters.delete(fn);
   }
 
   /**
@@ -74,6 +85,11 @@ export class SchedulerContext {
 
   get stopping(): boolean {
     return this.stopController.signal.aborted;
+  }
+
+  /** Waits on the scheduler's clock; ends early when the scheduler stops. */
+  sleep(ms: number): Promise<void> {
+    return sleep(ms, this.stopController.signal, this.clock);
   }
 
   statsOf(watcher: string): WatcherStats {
@@ -163,12 +179,15 @@ export class SchedulerContext {
       this.call('onRunFinished', () => this.hooks.onRunFinished?.(run.info()));
   }
 
-  /** Tracks a promise until it settles. */
+  /** Tracks background work until it settles; logs it if it rejects (`scheduler.error`). */
   track(watcher: string, done: Promise<unknown>): void {
     const entry: InFlight = { watcher, lease: undefined };
     this.enter(entry);
-    const forget = (): void => this.leave(entry);
-    done.then(forget, forget);
+    void done
+      .catch((err: unknown) =>
+        this.logger.error({ event: 'scheduler.error', watcher, err }, 'scheduler error'),
+      )
+      .finally(() => this.leave(entry));
   }
 
   /** Counts an entry in flight until {@link leave}. */
@@ -198,72 +217,6 @@ export class SchedulerContext {
   }
 }
 
-/** The one `T` of a scheduler context, made on first use (helpers kept beside the context, not in it). */
-export function perContext<T>(
-  cache: WeakMap<SchedulerContext, T>,
-  ctx: SchedulerContext,
-  make: new (ctx: SchedulerContext) => T,
-): T {
-  let value = cache.get(ctx);
-  if (value === undefined) {
-    value = new make(ctx);
-    cache.set(ctx, value);
-  }
-  return value;
-}
-
-/** ISO 8601, UTC. The last one is kept: the runs of one slot all format the same instant. */
-export function iso(ms: number): string {
-  if (ms !== lastIsoMs) {
-    lastIso = new Date(ms).toISOString();
-    lastIsoMs = ms;
-  }
-  return lastIso;
-}
-let lastIsoMs = Number.NaN;
-let lastIso = '';
-
-/** Waits on the scheduler's clock; ends early when the scheduler stops. */
-export function sleep(ctx: SchedulerContext, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const signal = ctx.stopController.signal;
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const done = (): void => {
-      ctx.clock.clearTimeout(handle);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const handle = ctx.clock.setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** Callbacks waiting for shutdown, per stop signal: one abort listener each, O(1) to drop. */
-const stopWaiters = new WeakMap<AbortSignal, Set<() => void>>();
-
-function onStop(signal: AbortSignal, fn: () => void): () => void {
-  let waiters = stopWaiters.get(signal);
-  if (waiters === undefined) {
-    const set = new Set<() => void>();
-    waiters = set;
-    stopWaiters.set(signal, set);
-    signal.addEventListener(
-      'abort',
-      () => {
-        for (const w of set) w();
-        set.clear();
-      },
-      { once: true },
-    );
-  }
-  const set = waiters;
-  set.add(fn);
-  return () => set.delete(fn);
-}
-
 /**
  * Resolves when the clock reaches `atMs` (at once if it has), or when shutdown begins. Waiters for
  * the same instant share one timer and all resume in the same turn (see `setTimerAt`).
@@ -278,6 +231,6 @@ export function waitUntil(ctx: SchedulerContext, atMs: number): Promise<void> {
       resolve();
     };
     const timer = setTimerAt(ctx.clock, atMs, done);
-    const forget = onStop(signal, done);
+    const forget = ctx.onStop(done);
   });
 }

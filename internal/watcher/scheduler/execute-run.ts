@@ -8,13 +8,12 @@
 import type { Logger } from 'pino';
 import type { Pool } from 'mysql2/promise';
 import type { WatcherConfig } from '../config.js';
-import type { FinishedRun, LastRunRecord, Lease } from '../lock/coordinator.js';
-import { finishRuns } from '../lock/coordinator.js';
-import { TurnQueue } from '../../pkg/turn/turn-queue.js';
+import type { LastRunRecord, Lease } from '../lock/coordinator.js';
+import { iso } from '../../pkg/clock/iso.js';
 import { runCounts } from '../watcher/registry.js';
 import type { AnyWatcher, RunContext, RunCounts, RunSettings } from '../watcher/registry.js';
 import type { InFlight, SchedulerContext } from './context.js';
-import { iso, perContext } from './context.js';
+import { TurnBatch } from './turn-batch.js';
 import type { RunFinishedInfo, RunResult } from './types.js';
 
 /** What a finished run reports back to its caller. */
@@ -85,15 +84,10 @@ export function startRun(
   );
 }
 
-const NOT_ABORTED: unknown = Symbol('not aborted');
-
-/**
- * What the watcher gets. The AbortSignal is made when the watcher first asks for it (already
- * aborted if the run was): most short runs never look, and a controller per run is garbage.
- */
+/** What the watcher gets. */
 class Context implements RunContext<object> {
-  #controller: AbortController | undefined;
-  #reason: unknown = NOT_ABORTED;
+  readonly #controller = new AbortController();
+  #aborted = false;
   /** @internal Rows counted by the watcher, by action. */
   readonly counted: Record<string, number> = {};
 
@@ -113,23 +107,19 @@ class Context implements RunContext<object> {
   }
 
   get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#reason !== NOT_ABORTED) this.#controller.abort(this.#reason);
-    }
     return this.#controller.signal;
   }
 
-  /** @internal */
+  /** @internal Read without making the signal (Node makes it on first read; most runs never look). */
   get aborted(): boolean {
-    return this.#reason !== NOT_ABORTED;
+    return this.#aborted;
   }
 
   /** @internal Fires the signal (once). */
   abort(reason: unknown): void {
-    if (this.#reason !== NOT_ABORTED) return;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#controller.abort(reason);
   }
 }
 
@@ -144,7 +134,6 @@ class Run implements InFlight {
   counts: RunCounts = {};
   error: string | undefined;
   failure: unknown;
-  #unwatch: (() => void) | undefined;
   #ended = false;
 
   constructor(
@@ -167,8 +156,10 @@ class Run implements InFlight {
       ctx.db,
       ctx.dbConnectionLimit,
     );
-    if (params.lease.lost) this.#onLost();
-    else this.#unwatch = params.lease.onLost(() => this.#onLost());
+    // A lost lease aborts the run at once (the listener stays until the run has finished: a lease
+    // that ran out during a stalled event loop is found lost when it is released).
+    if (params.lease.signal.aborted) this.#onLost();
+    else params.lease.signal.addEventListener('abort', this.#onLost);
   }
 
   /** Shutdown (see {@link InFlight.abort}); a run that has ended keeps its result. */
@@ -176,7 +167,7 @@ class Run implements InFlight {
     if (!this.#ended) this.context.abort(reason);
   }
 
-  #onLost(): void {
+  readonly #onLost = (): void => {
     const { lease, slotMs } = this.params;
     if (lease.lost)
       this.ctx.leaseLost(
@@ -184,7 +175,7 @@ class Run implements InFlight {
         lease.signal.reason,
       );
     this.context.abort(lease.signal.reason);
-  }
+  };
 
   /** The watcher's promise settled: queue the bookkeeping for the end of this turn. */
   end(result: RunResult, counts: RunCounts | void, failure: unknown): void {
@@ -196,61 +187,58 @@ class Run implements InFlight {
       this.failure = failure;
       this.error = failure instanceof Error ? failure.message : String(failure);
     }
-    perContext(finishers, this.ctx, Finisher).push(this);
+    finishing.push(this.ctx, this);
   }
 
   record(): LastRunRecord {
-    const { params } = this;
-    const record: Mutable<LastRunRecord> = {
+    return {
       watcher: this.watcher,
-      slotMs: params.slotMs,
+      slotMs: this.params.slotMs,
       instance: this.ctx.instanceId,
       result: this.result,
       startedMs: this.startedMs,
       durationMs: this.endedMs - this.startedMs,
       counts: this.counts,
+      ...(this.error === undefined ? {} : { error: this.error }),
+      ...(this.params.manual ? { manual: true } : {}),
     };
-    if (this.error !== undefined) record.error = this.error;
-    if (params.manual) record.manual = true;
-    return record;
   }
 
-  /** The one `run.finished` line. Built field by field: a thousand a second is garbage worth avoiding. */
+  /** The one `run.finished` line: the run's counts, then its fields. */
   log(): void {
+    const line = {
+      ...this.counts,
+      event: 'run.finished',
+      watcher: this.watcher,
+      slot: iso(this.params.slotMs),
+      instance: this.ctx.instanceId,
+      durationMs: this.endedMs - this.startedMs,
+      result: this.result,
+      ...(this.params.manual ? { manual: true } : {}),
+    };
     const events = this.ctx.logger;
-    const line: Record<string, unknown> = Object.assign({}, this.counts);
-    line['event'] = 'run.finished';
-    line['watcher'] = this.watcher;
-    line['slot'] = iso(this.params.slotMs);
-    line['instance'] = this.ctx.instanceId;
-    line['durationMs'] = this.endedMs - this.startedMs;
-    line['result'] = this.result;
-    if (this.params.manual) line['manual'] = true;
-    if (this.result === 'ok') {
-      events.info(line, 'run finished');
-      return;
-    }
-    line['err'] = this.failure;
-    if (this.result === 'aborted') events.warn(line, 'run aborted');
-    else events.error(line, `run of watcher "${this.watcher}" failed: ${this.error ?? ''}`);
+    if (this.result === 'ok') events.info(line, 'run finished');
+    else if (this.result === 'aborted') events.warn({ ...line, err: this.failure }, 'run aborted');
+    else
+      events.error(
+        { ...line, err: this.failure },
+        `run of watcher "${this.watcher}" failed: ${this.error ?? ''}`,
+      );
   }
 
   /** Released and recorded: count it, leave the in-flight table, tell the caller. */
   finished(): void {
-    this.#unwatch?.();
+    this.params.lease.signal.removeEventListener('abort', this.#onLost);
     this.ctx.runFinished(this.watcher, this.result, this);
     this.ctx.leave(this);
-    if (this.onFinished === undefined) return;
-    const durationMs = this.endedMs - this.startedMs;
-    const run: Mutable<ExecutedRun> = {
+    this.onFinished?.({
       result: this.result,
       counts: this.counts,
       startedMs: this.startedMs,
       endedMs: this.endedMs,
-      durationMs,
-    };
-    if (this.error !== undefined) run.error = this.error;
-    this.onFinished(run);
+      durationMs: this.endedMs - this.startedMs,
+      ...(this.error === undefined ? {} : { error: this.error }),
+    });
   }
 
   info(): RunFinishedInfo {
@@ -273,36 +261,19 @@ class Run implements InFlight {
  * come back has started (when many watchers share a slot, their start is what is late, not their
  * end), and the releases and records of all of them go out together.
  */
-class Finisher {
-  readonly #queue = new TurnQueue<Run>((runs) => this.#finish(runs));
-
-  constructor(private readonly ctx: SchedulerContext) {}
-
-  push(run: Run): void {
-    this.#queue.push(run);
-  }
-
-  #finish(runs: readonly Run[]): void {
-    const items: FinishedRun[] = [];
-    for (const run of runs) items.push({ lease: run.lease, record: run.record() });
-    // Still watching the leases while releasing: one that ran out during the run (a stalled event
-    // loop the keeper could not see) is reported lost then (the release checks that first).
-    const done = finishRuns(this.ctx.coordinator, items, (r, err) =>
-      this.ctx.logger.debug(
-        { event: 'last-run.unsaved', watcher: r.record.watcher, err },
-        'could not store the last-run record',
-      ),
-    );
-    for (const run of runs) run.log();
-    const finished = (): void => {
-      for (const run of runs) run.finished();
-    };
-    // finishRuns never rejects; the second handler is the belt to its braces (a run must leave the table).
-    done.then(finished, finished);
-  }
+function finishRuns(ctx: SchedulerContext, runs: readonly Run[]): void {
+  // Still watching the leases while releasing: one that ran out during the run (a stalled event
+  // loop the keeper could not see) is reported lost then (the release checks that first).
+  const done = ctx.coordinator.finishRuns(runs.map((run) => ({ lease: run.lease, record: run.record() })));
+  for (const run of runs) run.log();
+  const finished = (): void => {
+    for (const run of runs) run.finished();
+  };
+  // finishRuns never rejects; the second handler is the belt to its braces (a run must leave the table).
+  done.then(finished, finished);
 }
 
-const finishers = new WeakMap<SchedulerContext, Finisher>();
+const finishing = new TurnBatch<Run>(finishRuns);
 
 /** Settings per config (and dry-run override): shared by the runs of one config, never mutated. */
 const settingsCache = new WeakMap<WatcherConfig, RunSettings>();
@@ -316,5 +287,3 @@ function settingsOf(config: WatcherConfig, dryRun: boolean | undefined): RunSett
   }
   return s;
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };

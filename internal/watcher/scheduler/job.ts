@@ -6,12 +6,11 @@
 import type { WatcherConfig } from '../config.js';
 import type { AnyWatcher } from '../watcher/registry.js';
 import type { SchedulerContext } from './context.js';
-import { iso, sleep } from './context.js';
+import { iso } from '../../pkg/clock/iso.js';
 import type { LongTimer } from './long-timer.js';
 import { setTimerAt } from './long-timer.js';
 import { SlotRunner } from './slot-runner.js';
-import type { Schedule } from './spec.js';
-import { MAX_MISSED_COUNT } from './types.js';
+import { countSlots, dueSlots, gapAfter, type Schedule } from './spec.js';
 
 /** A slot later than this after its time is counted as missed instead of run (see {@link graceMs}). */
 const MIN_GRACE_MS = 1_000;
@@ -101,20 +100,10 @@ export class Job {
 
   /** Arms a cron or fixed-rate slot, a claim lead early (see {@link MAX_CLAIM_LEAD_MS}). */
   #armSlot(slotMs: number): void {
-    this.#timer?.cancel();
-    this.#timer = undefined;
-    if (!this.#active || this.ctx.stopping || !Number.isFinite(slotMs)) return;
-    const gap = this.schedule.intervalMs ?? this.schedule.next(slotMs) - slotMs;
-    const lead = Number.isFinite(gap) ? Math.min(MAX_CLAIM_LEAD_MS, Math.floor(gap / 4)) : 0;
-    this.#slotMs = slotMs;
-    this.#timer = setTimerAt(this.ctx.clock, slotMs - lead, this.#fireSlot);
+    const gap = Number.isFinite(slotMs) ? gapAfter(this.schedule, slotMs) : 0;
+    const lead = Math.min(MAX_CLAIM_LEAD_MS, Math.floor(gap / 4));
+    this.#arm(slotMs, (s) => this.#onDue(s), lead);
   }
-
-  /** The timer of {@link #armSlot}: one function per job, not one per slot. */
-  readonly #fireSlot = (): void => {
-    this.#timer = undefined;
-    if (this.#slotMs !== undefined) this.#onDue(this.#slotMs);
-  };
 
   /**
    * A cron or fixed-rate slot is due (or a claim lead away): run the latest due slot, count the
@@ -122,23 +111,7 @@ export class Job {
    */
   #onDue(slotMs: number): void {
     const now = this.ctx.clock.now();
-    let latest = slotMs;
-    let overslept = 0;
-    let next = this.schedule.next(latest);
-    const interval = this.schedule.intervalMs;
-    if (interval !== undefined && next <= now) {
-      const k = Math.floor((now - latest) / interval);
-      overslept = k;
-      latest += k * interval;
-      next = latest + interval;
-    } else {
-      while (next <= now && overslept < MAX_MISSED_COUNT) {
-        overslept += 1;
-        latest = next;
-        next = this.schedule.next(latest);
-      }
-      while (next <= now) next = this.schedule.next(next);
-    }
+    const { latest, overslept, next } = dueSlots(this.schedule, slotMs, now);
     this.#armSlot(next);
     const runLatest = now - latest <= graceMs(next - latest);
     const missed = overslept + (runLatest ? 0 : 1);
@@ -278,7 +251,7 @@ export class Job {
     const leaseMs = coordinator.leaseMs;
     for (;;) {
       if (!this.#active || this.ctx.stopping) return;
-      await sleep(this.ctx, pollMs);
+      await this.ctx.sleep(pollMs);
       try {
         const end = await coordinator.chainEnd(this.name);
         if (end !== expectedEnd) {
@@ -306,26 +279,11 @@ export class Job {
   }
 
   #track(p: Promise<void>): void {
-    this.ctx.track(
-      this.name,
-      p.catch((err: unknown) =>
-        this.ctx.logger.error({ event: 'scheduler.error', watcher: this.name, err }, 'scheduler error'),
-      ),
-    );
+    this.ctx.track(this.name, p);
   }
 }
 
 /** How late a slot may start and still run: a second, or half the gap to the next slot, at most a minute. */
 export function graceMs(gapMs: number): number {
   return Math.max(MIN_GRACE_MS, Math.min(gapMs / 2, MAX_GRACE_MS));
-}
-
-/** Slots strictly after `afterMs` up to and including `untilMs` (capped). */
-export function countSlots(schedule: Schedule, afterMs: number, untilMs: number): number {
-  if (schedule.intervalMs !== undefined && schedule.mode === 'fixed-rate') {
-    return Math.max(0, Math.floor((untilMs - afterMs) / schedule.intervalMs));
-  }
-  let n = 0;
-  for (let t = schedule.next(afterMs); t <= untilMs && n < MAX_MISSED_COUNT; t = schedule.next(t)) n += 1;
-  return n;
 }

@@ -4,12 +4,9 @@
  * single long timer ignores wall-clock jumps (NTP steps, a resumed VM). This chains timers of at most
  * {@link MAX_TIMER_CHUNK_MS} and re-reads the wall clock at each link.
  */
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../../pkg/clock/clock.js';
 
-/** The largest delay Node's `setTimeout` honours. */
-export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
-
-/** Longest single link of the chain: the wall clock is re-read at least this often. */
+/** Longest single link of the chain (far below 2^31-1 ms): the wall clock is re-read this often. */
 export const MAX_TIMER_CHUNK_MS = 60_000;
 
 /** A cancellable wall-clock timer. */
@@ -24,7 +21,7 @@ interface TimerGroup {
   readonly timer: LongTimer;
 }
 
-/** One caller's place in a shared timer (an object, not closures: a thousand are made a second). */
+/** One caller's place in a shared timer. */
 class GroupEntry implements LongTimer {
   constructor(
     readonly atMs: number,
@@ -41,7 +38,7 @@ class GroupEntry implements LongTimer {
   }
 }
 
-/** Shared timers per clock and instant (default chunk only). */
+/** Shared timers per clock and instant. */
 const groups = new WeakMap<Clock, Map<number, TimerGroup>>();
 
 /**
@@ -51,15 +48,8 @@ const groups = new WeakMap<Clock, Map<number, TimerGroup>>();
  * per slot, not a thousand), and their callbacks run together in registration order, before the
  * promise work any of them starts; a callback that throws does not stop the others (the error is
  * rethrown from a microtask, as an uncaught timer error would be).
- * @param maxChunkMs longest single timeout; clamped to {@link MAX_TIMEOUT_MS}.
  */
-export function setTimerAt(
-  clock: Clock,
-  atMs: number,
-  fn: () => void,
-  maxChunkMs: number = MAX_TIMER_CHUNK_MS,
-): LongTimer {
-  if (maxChunkMs !== MAX_TIMER_CHUNK_MS) return singleTimerAt(clock, atMs, fn, maxChunkMs);
+export function setTimerAt(clock: Clock, atMs: number, fn: () => void): LongTimer {
   let byAt = groups.get(clock);
   if (byAt === undefined) {
     byAt = new Map();
@@ -89,13 +79,8 @@ export function setTimerAt(
   return entry;
 }
 
-function singleTimerAt(
-  clock: Clock,
-  atMs: number,
-  fn: () => void,
-  maxChunkMs: number = MAX_TIMER_CHUNK_MS,
-): LongTimer {
-  const chunk = Math.min(Math.max(1, maxChunkMs), MAX_TIMEOUT_MS);
+/** One chain of timers of at most {@link MAX_TIMER_CHUNK_MS}, re-reading the clock at each link. */
+function singleTimerAt(clock: Clock, atMs: number, fn: () => void): LongTimer {
   let handle: TimerHandle = undefined;
   let cancelled = false;
   const arm = (): void => {
@@ -105,14 +90,14 @@ function singleTimerAt(
       fn();
       return;
     }
-    handle = clock.setTimeout(arm, Math.min(remaining, chunk));
+    handle = clock.setTimeout(arm, Math.min(remaining, MAX_TIMER_CHUNK_MS));
   };
   // The first link runs from a timer too, so `fn` never runs inside the caller's stack.
   handle = clock.setTimeout(
     () => {
       if (!cancelled) arm();
     },
-    Math.max(0, Math.min(atMs - clock.now(), chunk)),
+    Math.max(0, Math.min(atMs - clock.now(), MAX_TIMER_CHUNK_MS)),
   );
   return {
     atMs,

@@ -3,10 +3,11 @@
  * `start()` arms every watcher; `stop()` stops scheduling, aborts the runs' signals, waits for them
  * up to a timeout and releases their leases.
  */
-import { IllegalStateError } from '../errors.js';
+import { IllegalStateError, WatcherError } from '../errors.js';
 import type { WatcherConfig } from '../config.js';
-import { systemClock } from './clock.js';
-import { SchedulerContext, iso } from './context.js';
+import { systemClock } from '../../pkg/clock/clock.js';
+import { iso } from '../../pkg/clock/iso.js';
+import { SchedulerContext } from './context.js';
 import { executeRun } from './execute-run.js';
 import { Job } from './job.js';
 import { parseSchedule } from './spec.js';
@@ -64,7 +65,7 @@ export class Scheduler {
   async #stop(timeoutMs: number): Promise<{ abandoned: number }> {
     this.#state = 'stopping';
     for (const job of this.#jobs.values()) job.stop();
-    this.#ctx.stopController.abort(new Error('the daemon is shutting down'));
+    this.#ctx.stopController.abort(new WatcherError('SHUTTING_DOWN', 'the daemon is shutting down'));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs);

@@ -4,14 +4,13 @@
  */
 import type { WatcherConfig } from '../config.js';
 import type { ClaimLeaseResult, ClaimRequest, Lease, LeaseScope } from '../lock/coordinator.js';
-import { claimAndLeaseMany } from '../lock/coordinator.js';
-import { TurnQueue } from '../../pkg/turn/turn-queue.js';
 import type { AnyWatcher } from '../watcher/registry.js';
 import type { SchedulerContext } from './context.js';
-import { perContext, sleep, waitUntil } from './context.js';
+import { waitUntil } from './context.js';
 import { executeRun, startRun } from './execute-run.js';
 import type { ExecutedRun } from './execute-run.js';
-import type { Schedule } from './spec.js';
+import { gapAfter, type Schedule } from './spec.js';
+import { TurnBatch } from './turn-batch.js';
 
 /** How long a claim key lives, in units of max(lease, gap between slots). */
 const CLAIM_RETAIN_FACTOR = 3;
@@ -58,12 +57,12 @@ export class SlotRunner {
 
   /**
    * A cron or fixed-rate slot, claimed now (ahead of its time) and run at `slotMs`. The claims of
-   * all watchers queued in one turn go to the coordinator together (see {@link ClaimBatch}); a slot
+   * all watchers queued in one turn go to the coordinator together (see {@link claimSlots}); a slot
    * that is not simply claimed and leased goes on as {@link runSlot} would.
    */
   queueSlot(slotMs: number): void {
     if (this.ctx.stopping) return;
-    perContext(claimBatches, this.ctx, ClaimBatch).add(this.#claimOf(slotMs));
+    claiming.push(this.ctx, this.#claimOf(slotMs));
   }
 
   /** What to ask of the coordinator for `slotMs`, with the watcher's current entry. */
@@ -95,8 +94,7 @@ export class SlotRunner {
     if (this.ctx.stopping) return { kind: 'skipped' };
     const claim = this.#claimOf(slotMs);
     // Claim and lease in one step (one round trip on Redis); the lease is only taken when claimed.
-    const r = await this.ctx.coordinator.claimAndLease(claim.watcher, slotMs, claim.retainMs, claim.scope);
-    return this.afterClaim(claim, r, opts);
+    return this.afterClaim(claim, await this.#claim(claim), opts);
   }
 
   /** The rest of {@link runSlot} once the first claim answered. Never rejects. */
@@ -112,7 +110,7 @@ export class SlotRunner {
       // Another instance claimed the slot ahead of its time. If that instance stops before the
       // slot time it gives the slot back (below): look once more just after the slot time.
       await waitUntil(this.ctx, opts.startAtMs + RECHECK_AFTER_SLOT_MS);
-      if (!this.ctx.stopping) r = await this.ctx.coordinator.claimAndLease(name, slotMs, c.retainMs, scope);
+      if (!this.ctx.stopping) r = await this.#claim(c);
     }
     if (r.claim !== 'claimed') {
       this.ctx.skipped(name, slotMs, r.claim === 'taken' ? 'claimed' : 'backend-unavailable');
@@ -137,6 +135,12 @@ export class SlotRunner {
     return { kind: 'ran', run, chainEnd: await this.#advanceChain(name, opts.chainEnd, run.endedMs) };
   }
 
+  /** Claims one slot and takes its lease: a batch of one. */
+  async #claim(c: SlotClaim): Promise<ClaimLeaseResult> {
+    const [r] = await this.ctx.coordinator.claimAndLease([c]);
+    return r ?? { claim: 'unavailable' };
+  }
+
   async #lease(name: string, scope: LeaseScope): Promise<Lease | 'held' | 'unavailable'> {
     const r = await this.ctx.coordinator.acquireLease(name, scope);
     return r.outcome === 'acquired' ? r.lease : r.outcome;
@@ -149,10 +153,9 @@ export class SlotRunner {
     scope: LeaseScope,
     schedule: Schedule,
   ): Promise<Lease | 'held' | 'unavailable'> {
-    const gap = schedule.intervalMs ?? schedule.next(slotMs) - slotMs;
-    const deadline = slotMs + Math.min(SKIP_RETRY_MAX_MS, Number.isFinite(gap) ? gap / 4 : 0);
+    const deadline = slotMs + Math.min(SKIP_RETRY_MAX_MS, gapAfter(schedule, slotMs) / 4);
     while (!this.ctx.stopping && this.ctx.clock.now() + SKIP_RETRY_POLL_MS <= deadline) {
-      await sleep(this.ctx, SKIP_RETRY_POLL_MS);
+      await this.ctx.sleep(SKIP_RETRY_POLL_MS);
       const r = await this.#lease(name, scope);
       if (r !== 'held') return r;
     }
@@ -176,7 +179,7 @@ export class SlotRunner {
     );
     try {
       while (!this.ctx.stopping && !marker.lost) {
-        await sleep(this.ctx, this.ctx.pollMs);
+        await this.ctx.sleep(this.ctx.pollMs);
         if (this.ctx.stopping || marker.lost) break;
         const r = await this.#lease(name, { kind: 'running' });
         if (r !== 'held') return r;
@@ -207,8 +210,7 @@ export class SlotRunner {
   }
 
   #retainMs(schedule: Schedule, slotMs: number): number {
-    const gap = schedule.intervalMs ?? schedule.next(slotMs) - slotMs;
-    const base = Math.max(this.ctx.coordinator.leaseMs, Number.isFinite(gap) ? gap : 0);
+    const base = Math.max(this.ctx.coordinator.leaseMs, gapAfter(schedule, slotMs));
     return Math.max(MIN_CLAIM_RETAIN_MS, base * CLAIM_RETAIN_FACTOR);
   }
 }
@@ -224,70 +226,53 @@ function giveBack(
   return Promise.all([lease.release(), ctx.coordinator.unclaimSlot(name, slotMs, token)]);
 }
 
+/** A slot claimed and leased in a batch, to start at its time. */
+interface Ready {
+  readonly claim: SlotClaim;
+  readonly lease: Lease;
+  readonly token: string;
+}
+
 /**
  * The cron and fixed-rate slots queued during one event-loop turn (timers of watchers due at the
- * same instant fire in the same turn): claimed together in the next turn, and those claimed and
- * leased started together at their slot time, without a promise chain per slot. The others (taken
- * ahead of time elsewhere, overlap, backend trouble) go on one by one through
- * {@link SlotRunner.afterClaim}.
+ * same instant fire in the same turn), claimed together in the next turn; those claimed and leased
+ * start together at their slot time. The others (taken ahead of time elsewhere, overlap, backend
+ * trouble) go on one by one through {@link SlotRunner.afterClaim}.
  */
-class ClaimBatch {
-  readonly #queue = new TurnQueue<SlotClaim>((claims) => this.#flush(claims));
-
-  constructor(private readonly ctx: SchedulerContext) {}
-
-  add(claim: SlotClaim): void {
-    this.#queue.push(claim);
-  }
-
-  #flush(claims: readonly SlotClaim[]): void {
-    // One in-flight entry for the whole batch until its runs have started (or were given back):
-    // shutdown waits for it, and each run then counts on its own.
-    this.#track('(slot claims)', this.#claim(claims));
-  }
-
-  #track(name: string, p: Promise<unknown>): void {
-    this.ctx.track(
-      name,
-      p.catch((err: unknown) =>
-        this.ctx.logger.error({ event: 'scheduler.error', watcher: name, err }, 'scheduler error'),
-      ),
+async function claimSlots(ctx: SchedulerContext, claims: readonly SlotClaim[]): Promise<void> {
+  const results = await ctx.coordinator.claimAndLease(claims);
+  const ready: Ready[] = [];
+  claims.forEach((c, i) => {
+    const r = results[i] ?? { claim: 'unavailable' };
+    if (r.claim === 'claimed' && r.lease.outcome === 'acquired')
+      ready.push({ claim: c, lease: r.lease.lease, token: r.token });
+    else ctx.track(c.watcher, c.runner.afterClaim(c, r, { startAtMs: c.slotMs }));
+  });
+  // Slots of one batch are nearly always one instant; start each instant's runs together.
+  const instants = [...new Set(ready.map((r) => r.claim.slotMs))].sort((a, b) => a - b);
+  for (const slotMs of instants)
+    await startAt(
+      ctx,
+      slotMs,
+      ready.filter((r) => r.claim.slotMs === slotMs),
     );
-  }
+}
 
-  async #claim(claims: readonly SlotClaim[]): Promise<void> {
-    const ctx = this.ctx;
-    const results = await claimAndLeaseMany(ctx.coordinator, claims);
-    let ready: Array<{ claim: SlotClaim; lease: Lease; token: string }> | undefined;
-    for (let i = 0; i < claims.length; i++) {
-      const c = claims[i] as SlotClaim;
-      const r = results[i] as ClaimLeaseResult;
-      if (r.claim === 'claimed' && r.lease.outcome === 'acquired')
-        (ready ??= []).push({ claim: c, lease: r.lease.lease, token: r.token });
-      else {
-        this.#track(c.watcher, c.runner.afterClaim(c, r, { startAtMs: c.slotMs }));
-      }
-    }
-    if (ready === undefined) return;
-    // Slots of one batch are nearly always one instant; start each instant's runs together.
-    ready.sort((a, b) => a.claim.slotMs - b.claim.slotMs);
-    let i = 0;
-    while (i < ready.length) {
-      const slotMs = (ready[i] as { claim: SlotClaim }).claim.slotMs;
-      await waitUntil(ctx, slotMs);
-      const givingBack: Promise<unknown>[] = [];
-      for (; i < ready.length; i++) {
-        const { claim, lease, token } = ready[i] as { claim: SlotClaim; lease: Lease; token: string };
-        if (claim.slotMs !== slotMs) break;
-        if (ctx.stopping) givingBack.push(giveBack(ctx, claim.watcher, claim.slotMs, lease, token));
-        else {
-          const { watcher, config } = claim.entry;
-          startRun(ctx, { watcher, config, slotMs: claim.slotMs, lease, manual: false });
-        }
-      }
-      if (givingBack.length > 0) await Promise.all(givingBack);
-    }
+/** Starts the runs of claimed slots at their time, or gives the slots back when shutdown came first. */
+async function startAt(ctx: SchedulerContext, slotMs: number, ready: readonly Ready[]): Promise<void> {
+  await waitUntil(ctx, slotMs);
+  if (ctx.stopping) {
+    await Promise.all(ready.map((r) => giveBack(ctx, r.claim.watcher, slotMs, r.lease, r.token)));
+    return;
+  }
+  for (const { claim, lease } of ready) {
+    const { watcher, config } = claim.entry;
+    startRun(ctx, { watcher, config, slotMs, lease, manual: false });
   }
 }
 
-const claimBatches = new WeakMap<SchedulerContext, ClaimBatch>();
+// One in-flight entry for a whole batch until its runs have started (or were given back): shutdown
+// waits for it, and each run then counts on its own.
+const claiming = new TurnBatch<SlotClaim>((ctx, claims) =>
+  ctx.track('(slot claims)', claimSlots(ctx, claims)),
+);

@@ -8,6 +8,7 @@ import { Cron } from 'croner';
 import type { ScheduleMode } from '../config.js';
 import { ScheduleSpecError } from '../errors.js';
 import { normalizeCron } from './cron-fields.js';
+import { MAX_MISSED_COUNT } from './types.js';
 import { gridNext, gridPrevious, isEverySpec, parseEvery } from './every.js';
 
 /** How a spec is read. */
@@ -64,6 +65,50 @@ export function checkSchedule(
     if (err instanceof ScheduleSpecError) return err.message;
     throw err;
   }
+}
+
+/** Slots strictly after `afterMs` up to and including `untilMs` (capped). */
+export function countSlots(schedule: Schedule, afterMs: number, untilMs: number): number {
+  if (schedule.intervalMs !== undefined && schedule.mode === 'fixed-rate') {
+    return Math.max(0, Math.floor((untilMs - afterMs) / schedule.intervalMs));
+  }
+  let n = 0;
+  for (let t = schedule.next(afterMs); t <= untilMs && n < MAX_MISSED_COUNT; t = schedule.next(t)) n += 1;
+  return n;
+}
+
+/**
+ * Where a schedule stands at `nowMs` for a timer armed for `slotMs` (which is due): the latest slot
+ * due by now, how many due slots before it were overslept (enumerated up to
+ * {@link MAX_MISSED_COUNT}), and the first slot after now.
+ */
+export function dueSlots(
+  schedule: Schedule,
+  slotMs: number,
+  nowMs: number,
+): { latest: number; overslept: number; next: number } {
+  const interval = schedule.intervalMs;
+  let latest = slotMs;
+  let overslept = 0;
+  let next = schedule.next(latest);
+  if (interval !== undefined && next <= nowMs) {
+    overslept = Math.floor((nowMs - latest) / interval);
+    latest += overslept * interval;
+    return { latest, overslept, next: latest + interval };
+  }
+  while (next <= nowMs && overslept < MAX_MISSED_COUNT) {
+    overslept += 1;
+    latest = next;
+    next = schedule.next(latest);
+  }
+  while (next <= nowMs) next = schedule.next(next);
+  return { latest, overslept, next };
+}
+
+/** The gap from `slotMs` to the slot after it (the `@every` interval), or 0 when none follows. */
+export function gapAfter(schedule: Schedule, slotMs: number): number {
+  const gap = schedule.intervalMs ?? schedule.next(slotMs) - slotMs;
+  return Number.isFinite(gap) ? gap : 0;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Pool } from 'mysql2/promise';
 import type { WatcherConfig } from '../config.js';
 import type { Coordinator } from '../lock/coordinator.js';
 import type { AnyWatcher, RunCounts } from '../watcher/registry.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../../pkg/clock/clock.js';
 
 /** One watcher to schedule, with its validated config. */
 export interface SchedulerEntry {

@@ -1,25 +1,9 @@
 /**
- * Time as the scheduler sees it: a wall clock and one-shot timers. The system clock is the default;
- * tests pass a {@link ManualClock} and move time by hand.
+ * A clock that moves only when told to, for tests of the scheduler and its timers. `advance()` fires
+ * due timers in time order and lets promise callbacks settle between them, so async code driven by
+ * timers behaves as in real time.
  */
-
-/** A handle returned by {@link Clock.setTimeout}. */
-export type TimerHandle = unknown;
-
-/** Wall clock plus timers. */
-export interface Clock {
-  /** Milliseconds since the Unix epoch (wall clock). */
-  now(): number;
-  setTimeout(fn: () => void, delayMs: number): TimerHandle;
-  clearTimeout(handle: TimerHandle): void;
-}
-
-/** The process's clock and Node's timers. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, delayMs) => setTimeout(fn, delayMs),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+import type { Clock, TimerHandle } from '../../internal/pkg/clock/clock.js';
 
 interface ManualTimer {
   readonly id: number;
@@ -27,10 +11,7 @@ interface ManualTimer {
   readonly fn: () => void;
 }
 
-/**
- * A clock that moves only when told to. `advance()` fires due timers in time order and lets
- * promise callbacks settle between them, so async code driven by timers behaves as in real time.
- */
+/** A {@link Clock} whose time moves by {@link ManualClock.advance} and {@link ManualClock.jump}. */
 export class ManualClock implements Clock {
   #now: number;
   #seq = 0;

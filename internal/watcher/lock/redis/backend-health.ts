@@ -20,11 +20,6 @@ export class BackendHealth {
     return !this.#down;
   }
 
-  /** Operations that failed during the current outage. */
-  get failures(): number {
-    return this.#failures;
-  }
-
   /** Notes a failed operation; logs the first one of an outage. */
   failed(err: unknown, operation: string): void {
     this.#failures += 1;
@@ -35,6 +30,18 @@ export class BackendHealth {
       { event: 'backend.unavailable', backend: this.backend, operation, err },
       `${this.backend} is unreachable: slots are skipped until it answers again`,
     );
+  }
+
+  /** Runs `fn`, noting its success or failure under `operation`; rejects as `fn` does. */
+  async guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      const result = await fn();
+      this.ok();
+      return result;
+    } catch (err) {
+      this.failed(err, operation);
+      throw err;
+    }
   }
 
   /** Notes a successful operation; logs the end of an outage. */

@@ -1,0 +1,100 @@
+/**
+ * What the coordinator keeps beside claims and leases, and the reads of both: the fixed-delay chain
+ * and the last-run records (on the main connection), the holder of a watcher's run and whether a
+ * slot is claimed or a watcher running (by quorum of the lock servers).
+ */
+import type { LastRunRecord, LeaseHolder } from '../coordinator.js';
+import type { KeyNames } from '../keys.js';
+import type { BackendHealth } from './backend-health.js';
+import { defineScript, type ScriptCall } from './batcher.js';
+import { answersOfQuorum, poll } from './quorum.js';
+import type { Releaser, StoredRecord } from './releaser.js';
+import { ADVANCE_CHAIN } from './scripts/advance-chain.js';
+import type { LockServer } from './servers.js';
+import { holderOf } from './tokens.js';
+
+/** The holder record of a per-slot lease (overlap allow), as CLAIM writes it. */
+interface HolderRecord extends LeaseHolder {
+  readonly key: string;
+}
+
+/** Records and reads of one coordinator. */
+export class Records {
+  readonly #advanceChain: ScriptCall;
+
+  constructor(
+    /** The main connection's server. */
+    private readonly main: LockServer,
+    private readonly servers: readonly LockServer[],
+    private readonly keys: KeyNames,
+    private readonly releaser: Releaser,
+    private readonly health: BackendHealth,
+  ) {
+    this.#advanceChain = defineScript(main.client, ADVANCE_CHAIN);
+  }
+
+  /** A run's last-run record as it is stored. */
+  stored(record: LastRunRecord): StoredRecord {
+    return { key: this.keys.lastRun(record.watcher), value: JSON.stringify(record) };
+  }
+
+  recordRun(record: LastRunRecord): Promise<void> {
+    const stored = this.stored(record);
+    return this.releaser.release([{ key: stored.key, token: '', record: stored }]);
+  }
+
+  lastRun(watcher: string): Promise<LastRunRecord | undefined> {
+    return this.health.guard('read-last-run', async () => {
+      const v = await this.main.get(this.keys.lastRun(watcher));
+      return v === null ? undefined : (JSON.parse(v) as LastRunRecord);
+    });
+  }
+
+  chainEnd(watcher: string): Promise<number | undefined> {
+    return this.health.guard('read-chain', async () => {
+      const v = await this.main.get(this.keys.chain(watcher));
+      return v === null || v === '' ? undefined : Number(v);
+    });
+  }
+
+  advanceChain(watcher: string, expectedMs: number | undefined, endMs: number): Promise<boolean> {
+    return this.health.guard('write-chain', async () => {
+      const expected = expectedMs === undefined ? '' : String(expectedMs);
+      return (await this.#advanceChain(1, this.keys.chain(watcher), expected, String(endMs))) === 1;
+    });
+  }
+
+  isClaimed(watcher: string, slotMs: number): Promise<boolean> {
+    return this.#existsOnAny(this.keys.slot(watcher, slotMs), 'read-claim');
+  }
+
+  isRunning(watcher: string): Promise<boolean> {
+    return this.#existsOnAny(this.keys.lease(watcher, { kind: 'running' }), 'read-running');
+  }
+
+  /** The instance whose run lease (running, or the latest per-slot one) is live. */
+  holder(watcher: string): Promise<LeaseHolder | undefined> {
+    return this.health.guard('read-holder', async () => {
+      const votes = await poll(this.servers, (s) => this.#holderOn(s, watcher));
+      const found = answersOfQuorum(votes).find((h) => h !== undefined) as LeaseHolder | undefined;
+      return found === undefined ? undefined : { instance: found.instance, sinceMs: found.sinceMs };
+    });
+  }
+
+  async #holderOn(s: LockServer, watcher: string): Promise<LeaseHolder | undefined> {
+    const running = await s.get(this.keys.lease(watcher, { kind: 'running' }));
+    if (running !== null) return holderOf(running);
+    const v = await s.get(this.keys.holder(watcher));
+    if (v === null) return undefined;
+    const rec = JSON.parse(v) as HolderRecord;
+    return (await s.exists(rec.key)) ? rec : undefined;
+  }
+
+  /** True when any answering lock server has the key. @throws when fewer than a quorum answer */
+  #existsOnAny(key: string, operation: string): Promise<boolean> {
+    return this.health.guard(operation, async () => {
+      const votes = await poll(this.servers, (s) => s.exists(key));
+      return answersOfQuorum(votes).some((exists) => exists === true);
+    });
+  }
+}
