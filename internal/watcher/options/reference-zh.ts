@@ -4,7 +4,7 @@
  * as its meaning and the column headings and type names in Chinese. `make docs` writes both READMEs;
  * a unit test compares both and requires a `docZh` on every key.
  */
-import type { AnyWatcher } from '../watcher/registry.js';
+import type { WatcherSpec } from './watcher-keys.js';
 import { reloadable } from './diff.js';
 import { cell, defaultCell } from './reference.js';
 import { configKeys, envName, type ConfigKey } from './schema.js';
@@ -37,7 +37,7 @@ export function keysWithoutDocZh(keys: readonly ConfigKey[]): string[] {
  * The Chinese reference as Markdown (without the markers).
  * @throws Error naming every key that has no `docZh` (add one next to its `doc`).
  */
-export function renderConfigReferenceZh(watchers: readonly AnyWatcher[]): string {
+export function renderConfigReferenceZh(watchers: readonly WatcherSpec[]): string {
   const keys = configKeys(watchers);
   const missing = keysWithoutDocZh(keys);
   if (missing.length > 0) {
