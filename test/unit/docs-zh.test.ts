@@ -47,6 +47,7 @@ const DOCS: readonly DocPair[] = [
       '## Operations': '## 运维',
       '## Metrics and alerts': '## 指标与告警',
       '## Guarantees and their limits': '## 保证及其局限',
+      '## Architecture': '## 架构',
       '## Adding a watcher': '## 添加 watcher',
       '## Development': '## 开发',
       '## Why these libraries': '## 为什么选这些库',
