@@ -73,7 +73,7 @@ async function runDaemon(config: Config, s: Session, reload: () => Config) {
   const logger = createDaemonLogger(config, watchers, s.secrets);
   // Loaded here, not at the top: the drivers cost ~300 ms that --help, validate and list do not need.
   const { prepareServer } = await import('./server.js');
-  const server = prepareServer({ config, watchers, logger });
+  const server = prepareServer({ config, watchers, logger, censor: (t) => s.secrets.censor(t) });
   let signals = 0;
   const onStop = (sig: NodeJS.Signals) => {
     signals += 1;
@@ -217,7 +217,11 @@ function runCommand(root: Command, s: Session, withConfig: WithConfig): Command 
       const dryRun =
         run.opts<{ dryRun?: boolean }>().dryRun === true || config.watchers[name]?.dryRun === true;
       const { runOnce } = await import('./run-once.js');
-      const r = await runOnce({ config, watchers: s.watchers, logger }, name, dryRun);
+      const r = await runOnce(
+        { config, watchers: s.watchers, logger, censor: (t) => s.secrets.censor(t) },
+        name,
+        dryRun,
+      );
       s.stdout(`${JSON.stringify({ watcher: name, ...r })}\n`);
       s.code = r.result === 'ok' ? 0 : 1;
     } finally {

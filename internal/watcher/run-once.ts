@@ -18,7 +18,9 @@ export async function runOnce(deps: ServerDeps, name: string, dryRun: boolean): 
       ),
       coordinator: conns.coordinator,
       db: conns.db,
+      dbConnectionLimit: deps.config.mysql.maxOpenConnections,
       logger: deps.logger,
+      ...(deps.censor === undefined ? {} : { censor: deps.censor }),
       instanceId: deps.config.instanceId,
     });
     return await scheduler.runNow(name, { dryRun });

@@ -21,6 +21,8 @@ export interface ServerDeps {
   readonly config: Config;
   readonly watchers: readonly AnyWatcher[];
   readonly logger: Logger;
+  /** Hides secret values in text the scheduler stores (a failed run's error). */
+  readonly censor?: (text: string) => string;
 }
 
 /** The pool; a TLS file that cannot be read is a config error naming its key (exit 2). */
@@ -220,6 +222,7 @@ export class PreparedServer {
       logger,
       instanceId: config.instanceId,
       hooks: this.#metrics.hooks,
+      ...(this.deps.censor === undefined ? {} : { censor: this.deps.censor }),
     });
     this.#scheduler.start();
     logger.info(

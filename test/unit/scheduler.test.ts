@@ -454,6 +454,42 @@ void describe('Scheduler (manual clock, local coordinator)', () => {
     await h.scheduler.stop(100);
   });
 
+  void test("a failed run's error is censored before it is logged, returned and stored", async () => {
+    const clock = new ManualClock(T0 + 500);
+    const { logger, lines } = capture();
+    const coordinator = createLocalCoordinator({ instanceId: 'i1', clock, leaseMs: 30_000 });
+    const scheduler = new Scheduler({
+      entries: [
+        {
+          config: config('leaky'),
+          watcher: {
+            name: 'leaky',
+            description: 'test',
+            schedule: '@every 1s',
+            options: {},
+            run: () => Promise.reject(new Error('upstream refused token tok-s3cr3t')),
+          },
+        },
+      ],
+      coordinator,
+      db: fakeDb,
+      logger,
+      instanceId: 'i1',
+      clock,
+      censor: (text) => text.split('tok-s3cr3t').join('***'),
+    });
+    const r = await scheduler.runNow('leaky', {});
+    assert.equal(r.result, 'failed');
+    assert.equal(r.error, 'upstream refused token ***');
+    assert.equal((await coordinator.lastRun('leaky'))?.error, 'upstream refused token ***');
+    // The error object logged with run.failed is the daemon logger's to censor (options-secrets test).
+    assert.equal(
+      events(lines, 'run.finished')[0]?.msg,
+      'run of watcher "leaky" failed: upstream refused token ***',
+    );
+    await scheduler.stop(100);
+  });
+
   void test('reconfigure changes a schedule without interrupting the run in flight', async () => {
     const h = harness([{ config: config('x', { schedule: '@every 1s' }), durationMs: 1_500 }]);
     h.scheduler.start();

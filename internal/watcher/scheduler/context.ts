@@ -49,6 +49,8 @@ export class SchedulerContext {
     readonly clock: Clock,
     readonly pollMs: number,
     private readonly hooks: SchedulerHooks,
+    /** Hides secret values in text that leaves the process (a failed run's error in its record). */
+    readonly censor: (text: string) => string,
   ) {
     // Sleepers listen for shutdown too; a thousand watchers are not a leak.
     setMaxListeners(0, this.stopController.signal);

@@ -185,7 +185,7 @@ class Run implements InFlight {
     this.counts = runCounts(counts, this.context.counted);
     if (result !== 'ok') {
       this.failure = failure;
-      this.error = failure instanceof Error ? failure.message : String(failure);
+      this.error = this.ctx.censor(failure instanceof Error ? failure.message : String(failure));
     }
     finishing.push(this.ctx, this);
   }

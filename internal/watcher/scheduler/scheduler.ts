@@ -36,6 +36,7 @@ export class Scheduler {
       opts.clock ?? systemClock,
       opts.pollMs ?? 200,
       opts.hooks ?? {},
+      opts.censor ?? ((text) => text),
     );
     for (const e of opts.entries) this.#add(e);
   }

@@ -77,6 +77,11 @@ export interface SchedulerOptions {
   readonly logger: Logger;
   readonly instanceId: string;
   readonly hooks?: SchedulerHooks;
+  /**
+   * Hides secret values in a failed run's error before it is logged or stored in the backend.
+   * @defaultValue the text unchanged
+   */
+  readonly censor?: (text: string) => string;
   /** @defaultValue the system clock */
   readonly clock?: Clock;
   /**
