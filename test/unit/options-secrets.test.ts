@@ -3,6 +3,7 @@
  * not in the daemon's log (by its key, or by its value in a message, an error or a whole config),
  * not in `validate`, not in a problem naming the key, not as a `--help` default, not in `status`.
  */
+import { loadFromFlags } from '../helpers/load-config.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -12,8 +13,7 @@ import { join } from 'node:path';
 import '../../internal/watcher/watcher/all.js';
 import { defaultRegistry, register, type Watcher } from '../../internal/watcher/watcher/registry.js';
 import { stringField } from '../../internal/watcher/options/fields.js';
-import { loadConfig, secretValues } from '../../internal/watcher/options/index.js';
-import { checkSchedule } from '../../internal/watcher/scheduler/spec.js';
+import { secretValues } from '../../internal/watcher/options/index.js';
 import { createLocalCoordinator } from '../../internal/watcher/lock/index.js';
 import { readStatus, renderStatus } from '../../internal/watcher/status.js';
 import { createDaemonLogger } from '../../internal/watcher/logging.js';
@@ -42,18 +42,7 @@ const vault: Watcher<{ apiToken: string }> = {
 register(vault);
 const watchers = defaultRegistry.list();
 
-const load = (flags: Record<string, string>) =>
-  loadConfig({
-    flags,
-    env: {},
-    cwd: '/',
-    homeDir: '/',
-    searchPath: [],
-    hostname: 'h',
-    pid: 1,
-    watchers,
-    checkSchedule,
-  });
+const load = (flags: Record<string, string>) => loadFromFlags(watchers, flags);
 
 /** Runs the CLI in this process; returns what it printed. */
 async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -5,25 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import '../../internal/watcher/watcher/all.js';
+import { loadFromFlags } from '../helpers/load-config.js';
 import { defaultRegistry } from '../../internal/watcher/watcher/registry.js';
-import { diffConfig, loadConfig } from '../../internal/watcher/options/index.js';
-import { checkSchedule } from '../../internal/watcher/scheduler/spec.js';
+import { diffConfig } from '../../internal/watcher/options/index.js';
 import { createLocalCoordinator } from '../../internal/watcher/lock/index.js';
 import { formatStatus, readStatus } from '../../internal/watcher/status.js';
 
 const watchers = defaultRegistry.list();
-const load = (flags: Record<string, string>) =>
-  loadConfig({
-    flags,
-    env: {},
-    cwd: '/',
-    homeDir: '/',
-    searchPath: [],
-    hostname: 'h',
-    pid: 1,
-    watchers,
-    checkSchedule,
-  });
+const load = (flags: Record<string, string>) => loadFromFlags(watchers, flags);
 
 test('diffConfig: watcher keys are applied, others need a restart, secrets show as ***', () => {
   const before = load({ 'mysql.password': 'old-Secret-1' });
