@@ -28,6 +28,11 @@ export interface Lease {
   readonly signal: AbortSignal;
   /** True once the lease was lost. */
   readonly lost: boolean;
+  /**
+   * Calls `listener` once when the lease is lost (at once if it already is), with the reason the
+   * signal carries; no signal is made for it. @returns a function that removes it.
+   */
+  onLost(listener: (reason: unknown) => void): () => void;
   /** Stops extending and deletes the key if it is still ours. Never rejects; idempotent. */
   release(): Promise<void>;
 }

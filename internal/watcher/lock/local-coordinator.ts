@@ -144,7 +144,7 @@ export function createLocalCoordinator(options: LocalCoordinatorOptions): Coordi
 
 /** A lease in one process is never lost: only its holder can release it. */
 class LocalLease implements Lease {
-  readonly #controller = new AbortController();
+  #signal: AbortSignal | undefined;
   #released = false;
 
   constructor(
@@ -154,11 +154,15 @@ class LocalLease implements Lease {
   ) {}
 
   get signal(): AbortSignal {
-    return this.#controller.signal;
+    return (this.#signal ??= new AbortController().signal);
   }
 
   get lost(): boolean {
     return false;
+  }
+
+  onLost(): () => void {
+    return () => undefined;
   }
 
   release(): Promise<void> {

@@ -10,6 +10,7 @@ import type { Pool } from 'mysql2/promise';
 import type { WatcherConfig } from '../config.js';
 import type { LastRunRecord, Lease } from '../lock/coordinator.js';
 import { iso } from '../../pkg/clock/iso.js';
+import { LazyAbort } from '../../pkg/abort/lazy-abort.js';
 import { runCounts } from '../watcher/registry.js';
 import type { AnyWatcher, RunContext, RunCounts, RunSettings } from '../watcher/registry.js';
 import type { InFlight, SchedulerContext } from './context.js';
@@ -86,8 +87,7 @@ export function startRun(
 
 /** What the watcher gets. */
 class Context implements RunContext<object> {
-  readonly #controller = new AbortController();
-  #aborted = false;
+  readonly #abort = new LazyAbort();
   /** @internal Rows counted by the watcher, by action. */
   readonly counted: Record<string, number> = {};
 
@@ -106,20 +106,19 @@ class Context implements RunContext<object> {
     this.counted[action] = (this.counted[action] ?? 0) + n;
   }
 
+  /** Made when the watcher first asks for it (see {@link LazyAbort}). */
   get signal(): AbortSignal {
-    return this.#controller.signal;
+    return this.#abort.signal;
   }
 
-  /** @internal Read without making the signal (Node makes it on first read; most runs never look). */
+  /** @internal Read without making the signal. */
   get aborted(): boolean {
-    return this.#aborted;
+    return this.#abort.aborted;
   }
 
   /** @internal Fires the signal (once). */
   abort(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#controller.abort(reason);
+    this.#abort.abort(reason);
   }
 }
 
@@ -158,8 +157,7 @@ class Run implements InFlight {
     );
     // A lost lease aborts the run at once (the listener stays until the run has finished: a lease
     // that ran out during a stalled event loop is found lost when it is released).
-    if (params.lease.signal.aborted) this.#onLost();
-    else params.lease.signal.addEventListener('abort', this.#onLost);
+    this.#unwatch = params.lease.onLost(this.#onLost);
   }
 
   /** Shutdown (see {@link InFlight.abort}); a run that has ended keeps its result. */
@@ -167,15 +165,12 @@ class Run implements InFlight {
     if (!this.#ended) this.context.abort(reason);
   }
 
-  readonly #onLost = (): void => {
+  readonly #onLost = (reason: unknown): void => {
     const { lease, slotMs } = this.params;
-    if (lease.lost)
-      this.ctx.leaseLost(
-        { watcher: this.watcher, slot: new Date(slotMs), key: lease.key },
-        lease.signal.reason,
-      );
-    this.context.abort(lease.signal.reason);
+    this.ctx.leaseLost({ watcher: this.watcher, slot: new Date(slotMs), key: lease.key }, reason);
+    this.context.abort(reason);
   };
+  #unwatch: () => void = () => undefined;
 
   /** The watcher's promise settled: queue the bookkeeping for the end of this turn. */
   end(result: RunResult, counts: RunCounts | void, failure: unknown): void {
@@ -228,7 +223,7 @@ class Run implements InFlight {
 
   /** Released and recorded: count it, leave the in-flight table, tell the caller. */
   finished(): void {
-    this.params.lease.signal.removeEventListener('abort', this.#onLost);
+    this.#unwatch();
     this.ctx.runFinished(this.watcher, this.result, this);
     this.ctx.leave(this);
     this.onFinished?.({

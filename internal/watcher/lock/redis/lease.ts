@@ -5,6 +5,7 @@
  */
 import { LeaseLostError } from '../../errors.js';
 import type { Lease } from '../coordinator.js';
+import { LazyAbort } from '../../../pkg/abort/lazy-abort.js';
 
 /** What ends a lease: its keeper (see lease-keeper.ts). */
 export interface LeaseEnder {
@@ -13,7 +14,7 @@ export interface LeaseEnder {
 
 /** A lease that its keeper extends until it is released or lost. */
 export class RedisLease implements Lease {
-  readonly #controller = new AbortController();
+  readonly #abort = new LazyAbort();
   #state: 'held' | 'lost' | 'released' = 'held';
   #stopped = false;
   /** What {@link release} returns once the lease has ended (never rejects). */
@@ -40,7 +41,11 @@ export class RedisLease implements Lease {
 
   /** Aborts with a {@link LeaseLostError} when the lease is lost. */
   get signal(): AbortSignal {
-    return this.#controller.signal;
+    return this.#abort.signal;
+  }
+
+  onLost(listener: (reason: unknown) => void): () => void {
+    return this.#abort.onAbort(listener);
   }
 
   get lost(): boolean {
@@ -61,7 +66,7 @@ export class RedisLease implements Lease {
   lose(reason: LeaseLostError): void {
     if (this.#state !== 'held') return;
     this.#state = 'lost';
-    this.#controller.abort(reason);
+    this.#abort.abort(reason);
   }
 
   /** Stops extending and deletes the key where it is still ours. Never rejects; idempotent. */
