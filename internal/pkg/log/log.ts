@@ -165,10 +165,15 @@ class TurnBuffer implements DestinationStream {
   readonly #ref = new WeakRef(this);
   readonly #lines = new TurnQueue<string>((lines) => {
     pending.delete(this.#ref);
-    this.dest.write(lines.length === 1 ? (lines[0] as string) : lines.join(''));
+    const out = this.format === undefined ? lines : lines.map(this.format);
+    this.dest.write(out.length === 1 ? (out[0] as string) : out.join(''));
   });
 
-  constructor(private readonly dest: DestinationStream) {}
+  /** @param format turns a JSON line into what is written (console lines), once per turn. */
+  constructor(
+    private readonly dest: DestinationStream,
+    private readonly format?: (line: string) => string,
+  ) {}
 
   write(line: string): void {
     pending.add(this.#ref);
@@ -198,13 +203,11 @@ function stream(path: string, opts: LogOptions, onError: ErrorSink): Destination
   const dest = destination(path, onError);
   if (opts.format === 'json') return new TurnBuffer(dest);
   // Required on demand: pino-pretty is only for people at a terminal, and slows every start-up.
-  const pinoPretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
-  return pinoPretty({
-    destination: dest,
-    sync: true,
-    colorize: opts.enableColor === true,
-    translateTime: 'SYS:standard',
-  });
+  // Formatted when the turn's lines are written, not when logged: console lines cost the scheduler
+  // no more than JSON ones.
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  const pretty = prettyFactory({ colorize: opts.enableColor === true, translateTime: 'SYS:standard' });
+  return new TurnBuffer(dest, (line) => pretty(line));
 }
 
 /** pino has no dpanic or panic: zap's levels above error that are not fatal write what fatal does. */
