@@ -715,6 +715,11 @@ async function startThroughLauncher(launcher: string, database: string, logDir: 
       throw new Error(`${err.message}\n${out}`);
     });
     assert.deepEqual(JSON.parse(health.body), { status: 'ok' });
+    // /healthz answers before start-up ends; stop a started daemon, as an operator's restart does.
+    for (let i = 0; i < 300 && !out.includes('"event":"daemon.started"'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.match(out, /"event":"daemon.started"/);
     child.kill('SIGTERM');
     const deadline = new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), 30_000).unref());
     const code = await Promise.race([exited, deadline]);
