@@ -8,7 +8,7 @@ IAM_MYSQL_PASSWORD ?= iam-dev-only
 export IAM_MYSQL_PASSWORD
 
 .PHONY: all deps build run test test-unit test-integration test-e2e test-faults lint typecheck format-check \
-        bench bench-startup bench-scheduler bench-watchers services iam-db docs clean
+        bench bench-startup bench-scheduler bench-watchers services iam-db docs install clean
 
 all: deps lint typecheck build test
 
@@ -65,6 +65,11 @@ bench-startup bench-scheduler bench-watchers: build services
 ## docs: rewrite the configuration reference of README.md and README.zh-CN.md from the schema (a unit test checks both)
 docs: deps
 	$(NODE) --import tsx test/tools/gen-config-reference.ts
+
+## install: lay out PREFIX (default /opt/iam) as the Go iam-watcher's install: PREFIX/bin/iam-watcher (launcher), PREFIX/lib/iam-watcher; CONFIG_DIR=/etc/iam also copies the config when none is there
+PREFIX ?= /opt/iam
+install: build
+	CONFIG_DIR="$(CONFIG_DIR)" bash deploy/install.sh "$(PREFIX)"
 
 clean:
 	rm -rf dist coverage node_modules/.installed

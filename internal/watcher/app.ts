@@ -8,12 +8,18 @@ import { Command, CommanderError } from 'commander';
 import { stringify } from 'yaml';
 import './watcher/all.js';
 import { defaultRegistry, type AnyWatcher } from './watcher/registry.js';
-import { loadConfig, effectiveConfigView, diffConfig, secretValues } from './options/index.js';
+import {
+  loadConfig,
+  effectiveConfigView,
+  diffConfig,
+  ignoredSettings,
+  secretValues,
+} from './options/index.js';
 import { addConfigFlags, flagValues, type FlagMap } from './config-flags.js';
 import { checkSchedule } from './scheduler/spec.js';
 import { ConfigError, UsageError, exitCodeFor, formatProblem } from './errors.js';
 import type { Config } from './config.js';
-import { flushLogs } from '../pkg/log/log.js';
+import { flushLogs, reopenLogFiles, type Logger } from '../pkg/log/log.js';
 import { Secrets } from '../pkg/censor/censor.js';
 import { createDaemonLogger } from './logging.js';
 import { listWatchers } from './list.js';
@@ -71,6 +77,7 @@ function buildConfig(cmd: Command, map: FlagMap, s: Session): Config {
 async function runDaemon(config: Config, s: Session, reload: () => Config) {
   const { io, watchers } = s;
   const logger = createDaemonLogger(config, watchers, s.secrets);
+  reportIgnored(config, s, logger);
   // Loaded here, not at the top: the drivers cost ~300 ms that --help, validate and list do not need.
   const { prepareServer } = await import('./server.js');
   const server = prepareServer({ config, watchers, logger, censor: (t) => s.secrets.censor(t) });
@@ -108,9 +115,17 @@ async function runDaemon(config: Config, s: Session, reload: () => Config) {
       );
     }
   };
+  // logrotate's postrotate: new lines go to a new file of the configured name.
+  const onUsr1 = () => {
+    const failed = reopenLogFiles();
+    if (failed.length === 0) logger.info({ event: 'log.reopened' }, 'log files reopened');
+    else
+      logger.error({ event: 'log.reopen-failed', failed }, 'log files not reopened; writing to the old ones');
+  };
   io.signals.on('SIGTERM', onStop);
   io.signals.on('SIGINT', onStop);
   io.signals.on('SIGHUP', onHup);
+  io.signals.on('SIGUSR1', onUsr1);
   try {
     try {
       await server.start();
@@ -126,8 +141,21 @@ async function runDaemon(config: Config, s: Session, reload: () => Config) {
     io.signals.off('SIGTERM', onStop);
     io.signals.off('SIGINT', onStop);
     io.signals.off('SIGHUP', onHup);
+    io.signals.off('SIGUSR1', onUsr1);
     flushLogs();
   }
+}
+
+/** One `config.ignored` warning naming every Go-only key set to something this daemon does not do. */
+function reportIgnored(config: Config, s: Session, logger: Logger): void {
+  const ignored = ignoredSettings(config, s.watchers);
+  if (ignored.length === 0) return;
+  logger.warn(
+    { event: 'config.ignored', keys: ignored },
+    `accepted for compatibility with the Go iam-watcher but without effect: ${ignored
+      .map((i) => `${i.key} (${i.reason})`)
+      .join('; ')}`,
+  );
 }
 
 /** Prints an error that ended a command (secrets censored); returns its exit code. */

@@ -3,7 +3,7 @@
  * the key's doc and default (a secret's as `***`) in `--help`.
  */
 import { Option, type Command } from 'commander';
-import { configKeys, defaultText, type WatcherSpec } from './options/index.js';
+import { configKeys, defaultText, FLAG_ALIASES, type WatcherSpec } from './options/index.js';
 
 /** Maps commander attribute names back to config key paths. */
 export type FlagMap = Map<string, string>;
@@ -19,6 +19,12 @@ export function addConfigFlags(cmd: Command, watchers: readonly WatcherSpec[]): 
       `--${key} ${field.placeholder}`,
       `${field.doc} (default: ${def === '' ? '""' : def})`,
     );
+    map.set(opt.attributeName(), key);
+    cmd.addOption(opt);
+  }
+  // The Go original's own spellings (`--mysql.log-mode` for mysql.log-level).
+  for (const [flag, key] of FLAG_ALIASES) {
+    const opt = new Option(`--${flag} <value>`, `the Go iam-watcher's name of --${key}`);
     map.set(opt.attributeName(), key);
     cmd.addOption(opt);
   }

@@ -9,7 +9,9 @@ export type LockBackend = 'redis' | 'local';
 export type ScheduleMode = 'fixed-rate' | 'fixed-delay';
 export type OverlapPolicy = 'skip' | 'allow' | 'delay';
 export type LogFormat = 'json' | 'console';
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+/** pino's levels plus zap's `dpanic` and `panic` (the Go original's names). */
+export type LogLevel =
+  'trace' | 'debug' | 'info' | 'warn' | 'error' | 'dpanic' | 'panic' | 'fatal' | 'silent';
 
 /** `watcher.<name>.*`: the keys every watcher has, plus its own `options`. */
 export interface WatcherConfig {
@@ -39,6 +41,8 @@ export interface MySQLConfig {
   readonly maxIdleConnections: number;
   readonly maxOpenConnections: number;
   readonly maxConnectionLifeTimeMs: number;
+  /** `mysql.log-level`: the Go original's GORM level, accepted for compatibility (no effect). */
+  readonly logLevel: number;
   readonly tls: MySQLTlsConfig;
 }
 
@@ -60,6 +64,9 @@ export interface RedisConfig {
   readonly password: string;
   readonly database: number;
   readonly masterName: string;
+  /** The Go client's pool sizes, accepted for compatibility (no effect). */
+  readonly optimisationMaxIdle: number;
+  readonly optimisationMaxActive: number;
   readonly enableCluster: boolean;
   readonly useSsl: boolean;
   readonly sslInsecureSkipVerify: boolean;
@@ -69,10 +76,20 @@ export interface RedisConfig {
 }
 
 export interface LogConfig {
+  /** Written as `name` on every line; empty for none. */
+  readonly name: string;
+  /** Accepted for compatibility (no effect). */
+  readonly development: boolean;
   readonly level: LogLevel;
   readonly format: LogFormat;
+  readonly enableColor: boolean;
+  /** Accepted for compatibility: lines never carry a caller. */
+  readonly disableCaller: boolean;
+  readonly disableStacktrace: boolean;
   /** `stdout`, `stderr` or file paths. */
   readonly outputPaths: readonly string[];
+  /** Where error and fatal lines and log write failures also go. */
+  readonly errorOutputPaths: readonly string[];
 }
 
 export interface LockConfig {

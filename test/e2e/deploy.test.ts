@@ -9,19 +9,24 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import {
   accessSync,
+  chmodSync,
   constants,
   cpSync,
   existsSync,
+  mkdirSync,
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, delimiter, dirname, join, relative, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { CLI, ROOT, cleanEnv, requireBuild, tempDir } from '../helpers/daemon.js';
+import { CLI, ROOT, cleanEnv, freePort, requireBuild, tempDir, waitHttp } from '../helpers/daemon.js';
+import { createTestDatabase } from '../helpers/mysql.js';
 
 const DEPLOY = join(ROOT, 'deploy');
 const UNIT = join(DEPLOY, 'systemd/iam-watcher.service');
@@ -659,4 +664,145 @@ void test('prometheus alerts: well-formed rules on the daemon metrics, covering 
   if (!promtool) return t.skip('promtool is not installed: PromQL syntax not checked');
   const r = run(promtool, ['check', 'rules', ALERTS]);
   assert.equal(r.code, 0, r.out);
+});
+
+// ---------------------------------------------------------------------------------------------------
+// The Go iam-watcher's layout: ${IAM_INSTALL_DIR}/bin/iam-watcher --config=FILE
+
+/** The production packages of this checkout (`npm ls --omit=dev`), copied into `<dir>/node_modules`. */
+function productionModules(dir: string): string {
+  const ls = run('npm', ['ls', '--omit=dev', '--all', '--parseable']);
+  assert.equal(ls.code, 0, ls.out);
+  for (const p of ls.stdout.split('\n').map((l) => relative(ROOT, l.trim()))) {
+    if (p.startsWith('node_modules/')) cpSync(join(ROOT, p), join(dir, p), { recursive: true });
+  }
+  return join(dir, 'node_modules');
+}
+
+/**
+ * Starts `launcher --config=<the Go project's file>` as the user `uid` (the image's is non-root),
+ * waits for /healthz, stops it with SIGTERM; returns its exit code and output.
+ */
+async function startThroughLauncher(launcher: string, database: string, logDir: string, uid?: number) {
+  const port = await freePort();
+  const env = cleanEnv({
+    IAM_NODE: process.execPath,
+    MARIADB_HOST: '127.0.0.1:3306',
+    MARIADB_USERNAME: 'root',
+    MARIADB_PASSWORD: '',
+    MARIADB_DATABASE: database,
+    REDIS_HOST: '127.0.0.1',
+    REDIS_PORT: '6379',
+    REDIS_PASSWORD: '',
+    IAM_LOG_DIR: logDir,
+    IAM_WATCHER_HEALTH_CHECK_ADDRESS: `127.0.0.1:${port}`,
+    IAM_WATCHER_LOCK_BACKEND: 'local',
+    IAM_WATCHER_LOG_FORMAT: 'json',
+    IAM_WATCHER_SHUTDOWN_TIMEOUT: '10s',
+  });
+  const config = `--config=${join(ROOT, 'test/fixtures/go/iam-watcher.yaml')}`;
+  const [cmd, args] =
+    uid === undefined
+      ? [launcher, [config]]
+      : ['setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', launcher, config]];
+  const child = spawn(cmd, args, { cwd: '/', env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  try {
+    const health = await waitHttp(`http://127.0.0.1:${port}/healthz`, 15_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n${out}`);
+    });
+    assert.deepEqual(JSON.parse(health.body), { status: 'ok' });
+    // /healthz answers before start-up ends; stop a started daemon, as an operator's restart does.
+    for (let i = 0; i < 300 && !out.includes('"event":"daemon.started"'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.match(out, /"event":"daemon.started"/);
+    child.kill('SIGTERM');
+    const deadline = new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), 30_000).unref());
+    const code = await Promise.race([exited, deadline]);
+    assert.notEqual(code, 'timeout', `no exit within 30 s of SIGTERM:\n${out}`);
+    return { code, out };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}
+
+void test('Dockerfile: /opt/iam/bin/iam-watcher, the Go path the Helm chart starts, runs the image install', () => {
+  const runtime = dockerStages().at(-1)!;
+  const workdir = lastOf(runtime, 'WORKDIR')?.args;
+  assert.equal(workdir, '/opt/iam-watcher');
+  const copies = runtime.filter((i) => i.op === 'COPY').map((i) => i.args);
+  assert.ok(copies.includes('bin/iam-watcher /opt/iam/bin/iam-watcher'), copies.join('\n'));
+  const runs = runtime.filter((i) => i.op === 'RUN').map((i) => i.args);
+  assert.ok(
+    runs.some(
+      (r) => r.includes(`ln -s ${workdir} /opt/iam/lib/iam-watcher`) && /chmod 0755 \/opt\/iam\/bin/.test(r),
+    ),
+    'the launcher is executable and /opt/iam/lib/iam-watcher is the install',
+  );
+  assert.equal(statSync(join(ROOT, 'bin/iam-watcher')).mode & 0o111, 0o111, 'bin/iam-watcher executable');
+});
+
+void test('logrotate: the shipped file parses and signals SIGUSR1 after rotating', () => {
+  const file = join(DEPLOY, 'logrotate/iam-watcher');
+  const text = readFileSync(file, 'utf8');
+  assert.match(text, /postrotate[\s\S]*SIGUSR1[\s\S]*endscript/);
+  assert.doesNotMatch(text, /copytruncate/, 'the daemon reopens by name: rename, never truncate');
+  const bin = which('logrotate') ?? (existsSync('/usr/sbin/logrotate') ? '/usr/sbin/logrotate' : '');
+  if (!bin) return;
+  const dir = scratch('iamw-logrotate-');
+  const r = run(bin, ['-d', '-s', join(dir, 'state'), file]);
+  assert.equal(r.code, 0, r.out);
+  assert.doesNotMatch(r.out, /error/i, r.out);
+});
+
+void test('make install / the image layout: <prefix>/bin/iam-watcher --config=FILE starts and stops the daemon', async () => {
+  requireBuild();
+  const dir = scratch('iamw-layout-');
+  chmodSync(dir, 0o755); // the image's user is not root: it must reach the install
+  const modules = productionModules(join(dir, 'deps'));
+
+  // make install PREFIX=<dir>/opt/iam CONFIG_DIR=<dir>/etc/iam
+  const prefix = join(dir, 'opt/iam');
+  const inst = run('bash', [join(DEPLOY, 'install.sh'), '--deps-from', modules, prefix], {
+    env: { CONFIG_DIR: join(dir, 'etc/iam') },
+  });
+  assert.equal(inst.code, 0, inst.out);
+  assert.ok(existsSync(join(prefix, 'lib/iam-watcher/dist/cmd/iam-watcher/main.js')));
+  assert.ok(existsSync(join(dir, 'etc/iam/iam-watcher.yaml')), 'CONFIG_DIR gets the default config');
+  assert.ok(!existsSync(join(prefix, 'lib/iam-watcher/node_modules/typescript')), 'no dev dependencies');
+
+  // The image: /opt/iam-watcher is the install, /opt/iam/bin/iam-watcher the launcher beside a link.
+  const image = join(dir, 'image');
+  cpSync(join(prefix, 'lib/iam-watcher'), join(image, 'opt/iam-watcher'), { recursive: true });
+  mkdirSync(join(image, 'opt/iam/bin'), { recursive: true });
+  mkdirSync(join(image, 'opt/iam/lib'), { recursive: true });
+  cpSync(join(ROOT, 'bin/iam-watcher'), join(image, 'opt/iam/bin/iam-watcher'));
+  symlinkSync(join(image, 'opt/iam-watcher'), join(image, 'opt/iam/lib/iam-watcher'));
+
+  const db = await createTestDatabase();
+  try {
+    const logDir = (name: string) => {
+      const d = join(dir, name);
+      mkdirSync(d);
+      chmodSync(d, 0o777);
+      return d;
+    };
+    const installed = await startThroughLauncher(join(prefix, 'bin/iam-watcher'), db.name, logDir('log'));
+    assert.equal(installed.code, 0, installed.out);
+    assert.match(installed.out, /"event":"daemon.stopped"/);
+    const imaged = await startThroughLauncher(
+      join(image, 'opt/iam/bin/iam-watcher'),
+      db.name,
+      logDir('image-log'),
+      65534,
+    );
+    assert.equal(imaged.code, 0, imaged.out);
+    assert.match(imaged.out, /"event":"daemon.stopped"/);
+  } finally {
+    await db.drop();
+  }
 });

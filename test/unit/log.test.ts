@@ -5,7 +5,7 @@
  * at exit, or when `flushLogs()` is called.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ import {
   CENSOR,
   createLogger,
   flushLogs,
+  LogOutputError,
+  pinoLevel,
   scrubSecrets,
   type LogOptions,
 } from '../../internal/pkg/log/log.js';
@@ -131,6 +133,48 @@ void describe('log writes', () => {
       assert.equal(child.status, 3, child.stderr);
       const last = JSON.parse((await readFile(exiting, 'utf8')).trim()) as { event: string; msg: string };
       assert.deepEqual([last.event, last.msg], ['fatal', 'last words']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+void describe('log options of the Go original', () => {
+  void it('writes log.name, drops stacks on request, maps dpanic, buffers console lines', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'iamw-log-'));
+    try {
+      const file = join(dir, 'go.log');
+      const errors = join(dir, 'errors.log');
+      const logger = createLogger({
+        level: pinoLevel('dpanic'),
+        format: 'json',
+        outputPaths: [file],
+        errorOutputPaths: [errors],
+        name: 'watcher',
+        disableStacktrace: true,
+      });
+      logger.error({ err: new Error('boom') }, 'not written at dpanic');
+      logger.fatal({ err: new Error('boom') }, 'written');
+      flushLogs();
+      const lines = readFileSync(file, 'utf8').trim().split('\n');
+      assert.equal(lines.length, 1);
+      const line = JSON.parse(lines[0] ?? '') as { name: string; err: { message: string; stack?: string } };
+      assert.equal(line.name, 'watcher');
+      assert.equal(line.err.message, 'boom');
+      assert.equal(line.err.stack, undefined);
+      assert.equal(readFileSync(errors, 'utf8'), readFileSync(file, 'utf8'), 'fatal also to errors');
+      assert.equal(statSync(file).mode & 0o777, 0o640);
+
+      const pretty = join(dir, 'console.log');
+      const consoleLogger = createLogger({ level: 'info', format: 'console', outputPaths: [pretty] });
+      consoleLogger.info({ event: 'x' }, 'hello');
+      assert.equal(readFileSync(pretty, 'utf8'), '', 'written at the end of the turn');
+      flushLogs();
+      assert.match(readFileSync(pretty, 'utf8'), /INFO.*hello/);
+      assert.throws(
+        () => createLogger({ level: 'info', format: 'json', outputPaths: [join(dir, 'no', 'x.log')] }),
+        (err: unknown) => err instanceof LogOutputError && err.option === 'output-paths',
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -398,7 +398,7 @@ void describe('values', () => {
     [
       'log.level',
       'verbose',
-      /must be one of trace, debug, info, warn, error, fatal, silent, got string "verbose"/,
+      /must be one of trace, debug, info, warn, error, dpanic, panic, fatal, silent, got string "verbose"/,
     ],
     ['log.format', 'xml', /must be one of json, console/],
     ['lock.backend', 'etcd', /must be one of redis, local/],

@@ -111,7 +111,19 @@ void describe('defaults', () => {
     assert.equal(c.mysql.maxConnectionLifeTimeMs, 10_000);
     assert.equal(c.redis.port, 6379);
     assert.deepEqual(c.redis.addrs, []);
-    assert.deepEqual(c.log, { level: 'info', format: 'json', outputPaths: ['stdout'] });
+    assert.deepEqual(c.log, {
+      name: '',
+      development: false,
+      level: 'info',
+      format: 'json',
+      enableColor: false,
+      disableCaller: true,
+      disableStacktrace: false,
+      outputPaths: ['stdout'],
+      errorOutputPaths: [],
+    });
+    assert.equal(c.mysql.logLevel, 1);
+    assert.equal(c.redis.timeoutMs, 5_000);
   });
 
   void it('gives every watcher the common keys and its own options under camelCase names', () => {

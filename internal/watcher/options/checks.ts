@@ -2,6 +2,7 @@
  * Small value checks shared by the schema: each returns a problem message or undefined.
  */
 import { accessSync, constants, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { isTimeZone } from '../../pkg/timezone/time-zone.js';
 import { parseHostPort } from './fields.js';
 
@@ -50,7 +51,28 @@ export function checkKeyPrefix(v: string): string | undefined {
 
 /** A log output: `stdout`, `stderr` or a file path. */
 export function checkOutputPath(v: string): string | undefined {
-  return v.trim() === '' ? 'must be stdout, stderr or a file path, got an empty string' : undefined;
+  if (v.trim() === '') return 'must be stdout, stderr or a file path, got an empty string';
+  if (v === 'stdout' || v === 'stderr') return undefined;
+  // As zap: the directory must exist (the daemon does not create it); the file is created if missing.
+  try {
+    if (statSync(v).isDirectory()) return `must be a file path, got the directory ${JSON.stringify(v)}`;
+    accessSync(v, constants.W_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') return `cannot write ${JSON.stringify(v)} (${code ?? 'unwritable'})`;
+  }
+  const dir = dirname(v);
+  try {
+    if (!statSync(dir).isDirectory()) return `cannot create ${JSON.stringify(v)}: ${dir} is not a directory`;
+    accessSync(dir, constants.W_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT'
+      ? `cannot create ${JSON.stringify(v)}: the directory ${dir} does not exist`
+      : `cannot create ${JSON.stringify(v)} in ${dir} (${code ?? 'unwritable'})`;
+  }
 }
 
 /** A file the daemon must read (a TLS certificate or key); empty means none. */

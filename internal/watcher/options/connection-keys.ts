@@ -2,7 +2,15 @@
  * The connection keys of the schema: `mysql.*` (with `mysql.tls.*`) and `redis.*`, the Go
  * original's names, with their fields and where their values land in the config.
  */
-import { boolField, durationField, intField, listField, portField, stringField } from './fields.js';
+import {
+  boolField,
+  durationField,
+  intField,
+  listField,
+  portField,
+  secondsOrDurationField,
+  stringField,
+} from './fields.js';
 import { checkHost, checkHostPort, checkReadableFile } from './checks.js';
 import type { Entry } from './watcher-keys.js';
 
@@ -76,6 +84,18 @@ export function mysqlKeys(): Entry[] {
         default: 10 * SECOND,
         doc: 'Idle connections older than this are closed.',
         docZh: '空闲超过这段时间的连接会被关闭。',
+      }),
+    ],
+    [
+      'mysql.log-level',
+      p('logLevel'),
+      intField({
+        default: 1,
+        doc: "Compatibility only (no effect): the Go original's GORM log level (1 silent, 2 error, 3 warn, 4 info; flag alias --mysql.log-mode); SQL is never logged here.",
+        docZh:
+          '仅为兼容保留（不起作用）：Go 版的 GORM 日志级别（1 静默、2 error、3 warn、4 info；命令行也可写作 --mysql.log-mode）；这里从不记录 SQL 语句。',
+        min: 1,
+        max: 4,
       }),
     ],
     ...mysqlTlsKeys(),
@@ -199,6 +219,28 @@ export function redisKeys(): Entry[] {
       }),
     ],
     [
+      'redis.optimisation-max-idle',
+      p('optimisationMaxIdle'),
+      intField({
+        default: 2000,
+        doc: "Compatibility only (no effect): the Go client's most idle pooled connections; one multiplexed connection per server is used here.",
+        docZh:
+          '仅为兼容保留（不起作用）：Go 客户端连接池的最大空闲连接数；这里每台服务器只用一条多路复用连接。',
+        min: 0,
+      }),
+    ],
+    [
+      'redis.optimisation-max-active',
+      p('optimisationMaxActive'),
+      intField({
+        default: 4000,
+        doc: "Compatibility only (no effect): the Go client's most active pooled connections; one multiplexed connection per server is used here.",
+        docZh:
+          '仅为兼容保留（不起作用）：Go 客户端连接池的最大活跃连接数；这里每台服务器只用一条多路复用连接。',
+        min: 0,
+      }),
+    ],
+    [
       'redis.enable-cluster',
       p('enableCluster'),
       boolField({ default: false, doc: 'Connect to a Redis Cluster.', docZh: '连接 Redis Cluster。' }),
@@ -230,11 +272,13 @@ export function redisKeys(): Entry[] {
     [
       'redis.timeout',
       p('timeoutMs'),
-      durationField({
+      secondsOrDurationField({
         default: 5 * SECOND,
-        doc: 'Timeout of a Redis connect or command.',
-        docZh: 'Redis 建立连接或执行命令的超时时间。',
+        doc: 'Timeout of a Redis connect or command: a duration (5s), or an integer of seconds as in the Go original; 0 means the default.',
+        docZh:
+          'Redis 建立连接或执行命令的超时时间：时长（如 5s），或与 Go 版相同的整数秒数；0 表示使用默认值。',
         minMs: 1,
+        zeroMeansMs: 5 * SECOND,
       }),
     ],
   ];

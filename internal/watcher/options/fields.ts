@@ -164,6 +164,37 @@ export function durationField(o: Common<number> & { minMs?: number; maxMs?: numb
   };
 }
 
+/**
+ * A duration that also takes a bare integer as seconds, as the Go original's integer timeouts
+ * (`redis.timeout: 5` is 5 s); `0` means `zeroMeansMs` (the Go client's "use the default").
+ */
+export function secondsOrDurationField(
+  o: Common<number> & { minMs?: number; maxMs?: number; zeroMeansMs: number },
+): Field<number> {
+  const duration = durationField(o);
+  return {
+    ...duration,
+    kind: 'duration or seconds',
+    placeholder: '<duration|seconds>',
+    parse(raw, source) {
+      const seconds =
+        typeof raw === 'number'
+          ? raw
+          : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw)
+            ? Number(raw)
+            : NaN;
+      if (Number.isNaN(seconds)) {
+        if (typeof raw === 'number') throw new FieldError(`must be a whole number of seconds, got ${raw}`);
+        return duration.parse(raw, source);
+      }
+      if (!Number.isSafeInteger(seconds) || seconds < 0) {
+        throw new FieldError(`must be a whole number of seconds or a duration such as 5s, got ${seconds}`);
+      }
+      return seconds === 0 ? o.zeroMeansMs : duration.parse(`${seconds}s`, source);
+    },
+  };
+}
+
 /** One of a fixed set of strings. */
 export function enumField<const V extends string>(o: Common<V> & { values: readonly V[] }): Field<V> {
   return {

@@ -15,3 +15,4 @@ export { effectiveConfigView, secretKeyNames, secretValues } from './redact.js';
 export { diffConfig, reloadable, type ConfigChange, type ConfigDiff } from './diff.js';
 export { expandVars, type Expansion } from './expand.js';
 export { MAX_CONFIG_BYTES } from './read-file.js';
+export { FLAG_ALIASES, IGNORED_KEYS, ignoredSettings, type IgnoredSetting } from './compat.js';

@@ -32,7 +32,7 @@ export function effectiveConfigView(
 function plain(kind: string, value: unknown, formatted: string): unknown {
   if (Array.isArray(value)) return [...(value as unknown[])];
   if (typeof value === 'boolean') return value;
-  if (typeof value === 'number' && kind !== 'duration') return value;
+  if (typeof value === 'number' && !kind.startsWith('duration')) return value;
   return formatted;
 }
 

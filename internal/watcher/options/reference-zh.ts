@@ -16,6 +16,7 @@ export const KIND_ZH: Readonly<Record<string, string>> = {
   port: '端口',
   boolean: '布尔值',
   duration: '时长',
+  'duration or seconds': '时长或秒数',
   'list of strings': '字符串列表',
   'host:port': 'host:port',
 };
