@@ -31,7 +31,7 @@ if [ -n "$deps_from" ]; then
 else
   (cd "$app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund)
 fi
-install -m 0755 "$root/bin/iam-watcher" "$prefix/bin/iam-watcher"
+install -m 0755 "$root/cmd/iam-watcher/launcher.sh" "$prefix/bin/iam-watcher"
 
 if [ -n "${CONFIG_DIR:-}" ]; then
   install -d -m 0755 "$CONFIG_DIR"

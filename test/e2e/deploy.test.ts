@@ -735,7 +735,7 @@ void test('Dockerfile: /opt/iam/bin/iam-watcher, the Go path the Helm chart star
   const workdir = lastOf(runtime, 'WORKDIR')?.args;
   assert.equal(workdir, '/opt/iam-watcher');
   const copies = runtime.filter((i) => i.op === 'COPY').map((i) => i.args);
-  assert.ok(copies.includes('bin/iam-watcher /opt/iam/bin/iam-watcher'), copies.join('\n'));
+  assert.ok(copies.includes('cmd/iam-watcher/launcher.sh /opt/iam/bin/iam-watcher'), copies.join('\n'));
   const runs = runtime.filter((i) => i.op === 'RUN').map((i) => i.args);
   assert.ok(
     runs.some(
@@ -743,7 +743,11 @@ void test('Dockerfile: /opt/iam/bin/iam-watcher, the Go path the Helm chart star
     ),
     'the launcher is executable and /opt/iam/lib/iam-watcher is the install',
   );
-  assert.equal(statSync(join(ROOT, 'bin/iam-watcher')).mode & 0o111, 0o111, 'bin/iam-watcher executable');
+  assert.equal(
+    statSync(join(ROOT, 'cmd/iam-watcher/launcher.sh')).mode & 0o111,
+    0o111,
+    'cmd/iam-watcher/launcher.sh executable',
+  );
 });
 
 void test('logrotate: the shipped file parses and signals SIGUSR1 after rotating', () => {
@@ -780,7 +784,7 @@ void test('make install / the image layout: <prefix>/bin/iam-watcher --config=FI
   cpSync(join(prefix, 'lib/iam-watcher'), join(image, 'opt/iam-watcher'), { recursive: true });
   mkdirSync(join(image, 'opt/iam/bin'), { recursive: true });
   mkdirSync(join(image, 'opt/iam/lib'), { recursive: true });
-  cpSync(join(ROOT, 'bin/iam-watcher'), join(image, 'opt/iam/bin/iam-watcher'));
+  cpSync(join(ROOT, 'cmd/iam-watcher/launcher.sh'), join(image, 'opt/iam/bin/iam-watcher'));
   symlinkSync(join(image, 'opt/iam-watcher'), join(image, 'opt/iam/lib/iam-watcher'));
 
   const db = await createTestDatabase();
