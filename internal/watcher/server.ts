@@ -208,6 +208,7 @@ export class PreparedServer {
       );
     }
     await this.#conns.wait(this.#startAbort.signal);
+    if (this.#startAbort.signal.aborted) return; // stopped meanwhile: it found no scheduler to stop
     // A SIGHUP during the dependency wait has already replaced the watcher settings.
     const entries = enabledEntries(this.#watcherConfig ?? config, this.deps.watchers);
     for (const { watcher, config: wc } of entries) {
@@ -244,10 +245,8 @@ export class PreparedServer {
     const checks = await this.#conns.check();
     const sched = this.#scheduler;
     checks.scheduler = sched ? 'ok' : 'starting';
-    if (sched) {
-      for (const s of sched.scheduled()) {
-        if (!s.nextSlot && !s.running) checks[`watcher.${s.name}`] = 'not scheduled';
-      }
+    for (const s of sched?.scheduled() ?? []) {
+      if (!s.nextSlot && !s.running) checks[`watcher.${s.name}`] = 'not scheduled';
     }
     return { ready: Object.values(checks).every((v) => v === 'ok'), checks };
   }
