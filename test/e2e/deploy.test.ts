@@ -4,6 +4,7 @@
  * operator relies on, and the Dockerfile's entry command started by hand the way the image starts it.
  * No Docker engine or Kubernetes cluster runs here, so images are not built and manifests not applied.
  */
+import { installerEnv } from '../helpers/go-config.js';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -687,14 +688,7 @@ async function startThroughLauncher(launcher: string, database: string, logDir: 
   const port = await freePort();
   const env = cleanEnv({
     IAM_NODE: process.execPath,
-    MARIADB_HOST: '127.0.0.1:3306',
-    MARIADB_USERNAME: 'root',
-    MARIADB_PASSWORD: '',
-    MARIADB_DATABASE: database,
-    REDIS_HOST: '127.0.0.1',
-    REDIS_PORT: '6379',
-    REDIS_PASSWORD: '',
-    IAM_LOG_DIR: logDir,
+    ...installerEnv(database, logDir),
     IAM_WATCHER_HEALTH_CHECK_ADDRESS: `127.0.0.1:${port}`,
     IAM_WATCHER_LOCK_BACKEND: 'local',
     IAM_WATCHER_LOG_FORMAT: 'json',

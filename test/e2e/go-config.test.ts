@@ -4,6 +4,7 @@
  * local MariaDB and Redis, logs to the configured file and stdout, names the ignored keys once, runs
  * both watchers, answers /healthz, reopens its log file on SIGUSR1 without losing a line, and stops.
  */
+import { installerEnv } from '../helpers/go-config.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -16,20 +17,6 @@ import { closeAll, deletePrefix, testRedis } from '../helpers/redis.js';
 
 const GO_FILE = resolve(import.meta.dirname, '../fixtures/go/iam-watcher.yaml');
 const PREFIX = `iamw-go-${randomBytes(4).toString('hex')}`;
-
-/** The IAM installer's variables; the local servers' root has no password, Redis none either. */
-function installerEnv(database: string, logDir: string): Record<string, string> {
-  return {
-    MARIADB_HOST: '127.0.0.1:3306',
-    MARIADB_USERNAME: 'root',
-    MARIADB_PASSWORD: '',
-    MARIADB_DATABASE: database,
-    REDIS_HOST: '127.0.0.1',
-    REDIS_PORT: '6379',
-    REDIS_PASSWORD: '',
-    IAM_LOG_DIR: logDir,
-  };
-}
 
 function jsonLines(text: string): Array<Record<string, unknown>> {
   return text
