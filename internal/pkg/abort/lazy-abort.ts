@@ -14,10 +14,6 @@ export class LazyAbort {
     return this.#aborted;
   }
 
-  get reason(): unknown {
-    return this.#reason;
-  }
-
   /** The signal, made now if nobody asked before (already aborted if the abort came first). */
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
