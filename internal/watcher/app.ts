@@ -7,7 +7,7 @@ import { hostname, homedir } from 'node:os';
 import { Command, CommanderError } from 'commander';
 import { stringify } from 'yaml';
 import './watcher/all.js';
-import { defaultRegistry, type AnyWatcher } from './watcher/registry.js';
+import { defaultRegistry, type AnyPlugin } from './watcher/registry.js';
 import {
   loadConfig,
   effectiveConfigView,
@@ -46,7 +46,7 @@ interface Session {
   /** `io.stdout` and `io.stderr` with every secret in {@link secrets} printed as `***`. */
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
-  readonly watchers: readonly AnyWatcher[];
+  readonly watchers: readonly AnyPlugin[];
   /**
    * Every secret value of every config loaded so far: censored in logs and in everything printed
    * (a failed run's error, a start-up error that quotes a driver's message).

@@ -31,6 +31,20 @@ export interface WatcherConfig {
   readonly batchSize: number;
   /** The watcher's own options (camelCase keys), validated by its fields. */
   readonly options: Readonly<Record<string, unknown>>;
+  /** A status watcher's settings (`poll-interval`, `concurrency`, ...); absent for scheduled ones. */
+  readonly status?: StatusConfig;
+}
+
+/** `watcher.<name>.*` of a status watcher beyond enabled, dry-run and batch-size. */
+export interface StatusConfig {
+  readonly pollIntervalMs: number;
+  readonly concurrency: number;
+  readonly leaseMs: number;
+  readonly maxAttempts: number;
+  readonly backoffMs: number;
+  readonly backoffMaxMs: number;
+  /** 0 = none. */
+  readonly timeoutMs: number;
 }
 
 export interface MySQLConfig {

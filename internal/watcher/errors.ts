@@ -111,3 +111,24 @@ export class LeaseLostError extends WatcherError {
     super('LEASE_LOST', message, options);
   }
 }
+
+/**
+ * Why a status watcher's handler was told to stop (its AbortSignal's reason): `timeout` (the row's
+ * `timeout` passed; the attempt counts as failed), `shutdown` (the claim is given back, the attempt
+ * does not count) or `lost` (another replica holds the row now).
+ */
+export class HandlerAbortError extends WatcherError {
+  constructor(
+    readonly why: 'timeout' | 'shutdown' | 'lost',
+    message: string,
+  ) {
+    super(`HANDLER_${why.toUpperCase()}`, message);
+  }
+}
+
+/** A status watcher's handler could not handle its row now: the attempt fails and is retried. */
+export class RowNotReadyError extends WatcherError {
+  constructor(message: string) {
+    super('ROW_NOT_READY', message);
+  }
+}

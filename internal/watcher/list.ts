@@ -1,7 +1,10 @@
 /** `iam-watcher list`: each watcher with its settings and next slots, in UTC and in its zone. */
 import { watcherEntries, type Config } from './config.js';
-import type { AnyWatcher } from './watcher/registry.js';
+import type { AnyPlugin } from './watcher/registry.js';
 import { parseSchedule, type Schedule } from './scheduler/spec.js';
+import { isStatusWatcher, type AnyStatusWatcher } from './watcher/status-watcher.js';
+import type { WatcherConfig } from './config.js';
+import { formatDuration } from '../pkg/duration/duration.js';
 
 const SLOTS = 5;
 
@@ -31,6 +34,36 @@ export interface ListRow {
   timeZone: string;
   next: Array<{ utc: string; local: string }>;
   note?: string;
+  /** A status watcher's table and settings (its schedule, mode and overlap are `-`). */
+  status?: Record<string, string | number>;
+}
+
+function statusRow(watcher: AnyStatusWatcher, wc: WatcherConfig): ListRow {
+  const t = watcher.table;
+  const s = wc.status;
+  return {
+    name: watcher.name,
+    enabled: wc.enabled,
+    schedule: '-',
+    mode: 'status',
+    overlap: '-',
+    timeZone: '-',
+    next: [],
+    status: {
+      table: t.table,
+      key: t.key,
+      column: t.statusColumn,
+      todo: t.todo.join(','),
+      done: t.done,
+      failed: t.failed ?? '-',
+      'poll-interval': formatDuration(s?.pollIntervalMs ?? 0),
+      'batch-size': wc.batchSize,
+      concurrency: s?.concurrency ?? 0,
+      lease: formatDuration(s?.leaseMs ?? 0),
+      'max-attempts': s?.maxAttempts ?? 0,
+      timeout: formatDuration(s?.timeoutMs ?? 0),
+    },
+  };
 }
 
 /** How a schedule's slots come, as `list` and `status` show it: `cron`, `fixed-rate` or `fixed-delay`. */
@@ -38,8 +71,9 @@ export function scheduleMode(schedule: Schedule): string {
   return schedule.kind === 'cron' ? 'cron' : schedule.mode;
 }
 
-function rows(config: Config, watchers: readonly AnyWatcher[], now: Date): ListRow[] {
+function rows(config: Config, watchers: readonly AnyPlugin[], now: Date): ListRow[] {
   return watcherEntries(config, watchers).map(({ watcher, config: wc }) => {
+    if (isStatusWatcher(watcher)) return statusRow(watcher, wc);
     const zone = wc.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
     const schedule = parseSchedule(wc.schedule, { mode: wc.mode, timeZone: wc.timeZone });
     const row: ListRow = {
@@ -66,7 +100,7 @@ function rows(config: Config, watchers: readonly AnyWatcher[], now: Date): ListR
 /** Renders the list as text (or JSON). */
 export function listWatchers(
   config: Config,
-  watchers: readonly AnyWatcher[],
+  watchers: readonly AnyPlugin[],
   now: Date,
   json: boolean,
 ): string {
@@ -74,6 +108,15 @@ export function listWatchers(
   if (json) return `${JSON.stringify(all, null, 2)}\n`;
   const out: string[] = [];
   for (const r of all) {
+    if (r.status) {
+      out.push(`${r.name}  enabled=${r.enabled}  kind=status`);
+      out.push(
+        `  ${Object.entries(r.status)
+          .map(([k, v]) => `${k}=${v}`)
+          .join('  ')}`,
+      );
+      continue;
+    }
     out.push(
       `${r.name}  enabled=${r.enabled}  schedule="${r.schedule}"  mode=${r.mode}  overlap=${r.overlap}  time-zone=${r.timeZone}`,
     );

@@ -2,6 +2,9 @@
 import { watcherEntries } from './config.js';
 import { Connections, type ServerDeps } from './server.js';
 import { Scheduler, type RunNowResult } from './scheduler/scheduler.js';
+import { isStatusWatcher } from './watcher/status-watcher.js';
+import { splitEntries } from './status-runner.js';
+import { runStatusOnce } from './run-status.js';
 
 /**
  * Runs one watcher once, now, under the same lease as a scheduled run (`iam-watcher run`).
@@ -11,11 +14,24 @@ export async function runOnce(deps: ServerDeps, name: string, dryRun: boolean): 
   const conns = new Connections(deps.config, deps.logger);
   try {
     await conns.wait();
-    const scheduler = new Scheduler({
-      entries: watcherEntries(
+    const { entries, status } = splitEntries(
+      watcherEntries(
         deps.config,
         deps.watchers.filter((w) => w.name === name),
       ),
+    );
+    const one = status[0];
+    if (one !== undefined && isStatusWatcher(one.watcher)) {
+      const statusDeps = {
+        db: conns.db,
+        rowClaims: (w: string) => conns.rowClaims(w),
+        logger: deps.logger,
+        instanceId: deps.config.instanceId,
+      };
+      return await runStatusOnce(statusDeps, one, dryRun);
+    }
+    const scheduler = new Scheduler({
+      entries,
       coordinator: conns.coordinator,
       db: conns.db,
       dbConnectionLimit: deps.config.mysql.maxOpenConnections,

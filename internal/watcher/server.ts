@@ -5,13 +5,25 @@
  */
 import type { Logger } from 'pino';
 import { enabledEntries, type Config } from './config.js';
-import type { AnyWatcher } from './watcher/registry.js';
+import type { AnyPlugin } from './watcher/registry.js';
+import { isStatusWatcher } from './watcher/status-watcher.js';
+import { StatusRunner, splitEntries } from './status-runner.js';
+import { createStatusMetrics } from './status-metrics.js';
+import type { StatusHooks } from './kit/status-counts.js';
 import { MySQLTlsFileError, createMySQLPool, waitMySQL, type Pool } from '../pkg/mysql/mysql.js';
 import { createLockRedis, createRedis, waitRedis, type RedisHandle } from '../pkg/redis/redis.js';
 import { closeAll, type CloseStep } from '../pkg/shutdown/close-all.js';
 import { startHealthServer, type HealthServer, type Readiness } from './health.js';
 import { Scheduler } from './scheduler/scheduler.js';
-import { createLocalCoordinator, createRedisCoordinator, quorum, type Coordinator } from './lock/index.js';
+import {
+  createLocalCoordinator,
+  createLocalRowClaims,
+  createRedisCoordinator,
+  createRedisRowClaims,
+  quorum,
+  type Coordinator,
+  type RowClaims,
+} from './lock/index.js';
 import { ConfigError, IllegalStateError, StartupError } from './errors.js';
 import { NotReadyError, answerWithin } from '../pkg/retry/wait-ready.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -19,7 +31,7 @@ import { kebab } from './options/fields.js';
 
 export interface ServerDeps {
   readonly config: Config;
-  readonly watchers: readonly AnyWatcher[];
+  readonly watchers: readonly AnyPlugin[];
   readonly logger: Logger;
   /** Hides secret values in text the scheduler stores (a failed run's error). */
   readonly censor?: (text: string) => string;
@@ -74,6 +86,20 @@ export class Connections {
         logger: logger.child({ component: 'lock' }),
       });
     }
+  }
+
+  /**
+   * The row claims of a status watcher: on the main Redis connection under `lock.key-prefix`, or in
+   * this process with `lock.backend: local`.
+   */
+  rowClaims(watcher: string): RowClaims {
+    if (this.redis === undefined) return createLocalRowClaims();
+    return createRedisRowClaims({
+      redis: this.redis.client,
+      keyPrefix: this.config.lock.keyPrefix,
+      watcher,
+      instanceId: this.config.instanceId,
+    });
   }
 
   /** Waits for MySQL and Redis together, up to `startup-timeout`. */
@@ -158,6 +184,8 @@ export class PreparedServer {
   #state: State = 'prepared';
   #conns: Connections | undefined;
   #scheduler: Scheduler | undefined;
+  #status: StatusRunner | undefined;
+  readonly #statusHooks: StatusHooks;
   #health: HealthServer | undefined;
   #stopped: Promise<number> | undefined;
   readonly #startAbort = new AbortController();
@@ -172,7 +200,14 @@ export class PreparedServer {
   });
 
   constructor(private readonly deps: ServerDeps) {
-    this.#metrics = createMetrics(enabledEntries(deps.config, deps.watchers).map((e) => e.watcher.name));
+    const enabled = enabledEntries(deps.config, deps.watchers);
+    this.#metrics = createMetrics(
+      enabled.filter((e) => !isStatusWatcher(e.watcher)).map((e) => e.watcher.name),
+    );
+    this.#statusHooks = createStatusMetrics(
+      this.#metrics.registry,
+      enabled.filter((e) => isStatusWatcher(e.watcher)).map((e) => e.watcher.name),
+    );
   }
 
   /** The daemon's metrics registry (for `/metrics` and tests). */
@@ -210,11 +245,12 @@ export class PreparedServer {
     await this.#conns.wait(this.#startAbort.signal);
     if (this.#startAbort.signal.aborted) return; // stopped meanwhile: it found no scheduler to stop
     // A SIGHUP during the dependency wait has already replaced the watcher settings.
-    const entries = enabledEntries(this.#watcherConfig ?? config, this.deps.watchers);
-    for (const { watcher, config: wc } of entries) {
+    const all = enabledEntries(this.#watcherConfig ?? config, this.deps.watchers);
+    for (const { watcher, config: wc } of all) {
       const note = watcher.describe?.(wc.options);
       if (note) logger.info({ watcher: watcher.name, event: 'watcher.note' }, note);
     }
+    const { entries, status } = splitEntries(all);
     this.#scheduler = new Scheduler({
       entries,
       coordinator: this.#conns.coordinator,
@@ -226,14 +262,23 @@ export class PreparedServer {
       ...(this.deps.censor === undefined ? {} : { censor: this.deps.censor }),
     });
     this.#scheduler.start();
+    const conns = this.#conns;
+    this.#status = new StatusRunner({
+      db: conns.db,
+      rowClaims: (w) => conns.rowClaims(w),
+      logger,
+      instanceId: config.instanceId,
+      hooks: this.#statusHooks,
+    });
+    this.#status.start(status);
     logger.info(
       {
         event: 'daemon.started',
         instance: config.instanceId,
-        watchers: entries.map((e) => e.watcher.name),
+        watchers: all.map((e) => e.watcher.name),
         health: this.#health.address,
       },
-      `iam-watcher started with ${entries.length} watcher(s)`,
+      `iam-watcher started with ${all.length} watcher(s)`,
     );
   }
 
@@ -254,7 +299,14 @@ export class PreparedServer {
   /** Applies a new config's watcher settings without a restart (SIGHUP). */
   reconfigure(config: Config): void {
     this.#watcherConfig = config;
-    this.#scheduler?.reconfigure(enabledEntries(config, this.deps.watchers));
+    const { entries, status } = splitEntries(enabledEntries(config, this.deps.watchers));
+    this.#scheduler?.reconfigure(entries);
+    this.#status?.reconfigure(status, config.shutdownTimeoutMs).catch((err: unknown) => {
+      this.deps.logger.warn(
+        { event: 'reload.status-failed', err },
+        'could not apply the status watchers settings',
+      );
+    });
   }
 
   /**
@@ -278,7 +330,12 @@ export class PreparedServer {
       {
         name: 'scheduler',
         run: async () => {
-          if (this.#scheduler) abandoned = (await this.#scheduler.stop(config.shutdownTimeoutMs)).abandoned;
+          // Both at once: each waits up to shutdown-timeout for its own handlers and runs.
+          const [sched, status] = await Promise.all([
+            this.#scheduler?.stop(config.shutdownTimeoutMs),
+            this.#status?.stop(config.shutdownTimeoutMs),
+          ]);
+          abandoned = (sched?.abandoned ?? 0) + (status?.abandoned ?? 0);
         },
       },
       { name: 'connections', run: () => this.#conns?.close() },

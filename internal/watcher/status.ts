@@ -5,9 +5,10 @@
  */
 import { pino } from 'pino';
 import { enabledEntries, type Config } from './config.js';
-import type { AnyWatcher } from './watcher/registry.js';
+import type { AnyPlugin } from './watcher/registry.js';
 import type { Coordinator, LastRunRecord } from './lock/index.js';
-import { createRedisCoordinator } from './lock/index.js';
+import { createRedisCoordinator, createRedisRowClaims } from './lock/index.js';
+import { isStatusWatcher } from './watcher/status-watcher.js';
 import { createLockRedis, createRedis, waitRedis } from '../pkg/redis/redis.js';
 import { parseSchedule, type Schedule } from './scheduler/spec.js';
 import { scheduleMode } from './list.js';
@@ -32,7 +33,15 @@ export interface WatcherStatus {
   } | null;
   readonly running: { readonly instance: string; readonly since: string } | null;
   readonly nextSlot: string | null;
+  /**
+   * A status watcher's cluster-wide counters (claimed, done, retried, failed) and latest sample
+   * (waiting, oldestAgeS, sampledAt); absent for scheduled watchers.
+   */
+  readonly rows?: Readonly<Record<string, string>>;
 }
+
+/** Reads a status watcher's counters and latest sample. */
+export type RowStatsReader = (watcher: string) => Promise<Record<string, string>>;
 
 /** The whole answer of `status --json`. */
 export interface ClusterStatus {
@@ -64,11 +73,24 @@ async function nextSlot(
 export async function readStatus(
   coordinator: Coordinator,
   config: Config,
-  watchers: readonly AnyWatcher[],
+  watchers: readonly AnyPlugin[],
   nowMs: number,
+  rowStats?: RowStatsReader,
 ): Promise<ClusterStatus> {
   const rows = await Promise.all(
     enabledEntries(config, watchers).map(async ({ watcher, config: wc }): Promise<WatcherStatus> => {
+      if (isStatusWatcher(watcher)) {
+        const stats = rowStats === undefined ? {} : await rowStats(watcher.name);
+        return {
+          watcher: watcher.name,
+          schedule: '-',
+          mode: 'status',
+          lastRun: null,
+          running: null,
+          nextSlot: null,
+          rows: stats,
+        };
+      }
       const schedule = parseSchedule(wc.schedule, { mode: wc.mode, timeZone: wc.timeZone });
       const [last, holder, next] = await Promise.all([
         coordinator.lastRun(watcher.name),
@@ -105,6 +127,36 @@ function counts(c: LastRunRecord['counts']): string {
   return parts.length === 0 ? '-' : parts.join(',');
 }
 
+function scheduledCells(w: WatcherStatus): string[] {
+  return [
+    w.watcher,
+    w.lastRun?.slot ?? 'never',
+    w.lastRun?.instance ?? '-',
+    w.lastRun ? `${w.lastRun.result}${w.lastRun.manual ? ' (manual)' : ''}` : '-',
+    w.lastRun ? `${w.lastRun.durationMs}ms` : '-',
+    w.lastRun ? counts(w.lastRun.counts) : '-',
+    w.running ? `${w.running.instance} since ${w.running.since}` : '-',
+    w.nextSlot ?? 'none',
+  ];
+}
+
+/** A status watcher in the same columns: its latest sample and its cluster-wide row counts. */
+function statusCells(w: WatcherStatus): string[] {
+  const r = w.rows ?? {};
+  const n = (k: string): string => r[k] ?? '0';
+  const age = r.oldestAgeS ? `, oldest ${r.oldestAgeS}s` : '';
+  return [
+    w.watcher,
+    r.sampledAt ?? 'never',
+    '-',
+    'status',
+    '-',
+    `claimed=${n('claimed')},done=${n('done')},retried=${n('retried')},failed=${n('failed')}`,
+    `${r.waiting ?? '?'} waiting${age}`,
+    'polling',
+  ];
+}
+
 /** Renders the status as an aligned text table. */
 export function formatStatus(s: ClusterStatus): string {
   const head = [
@@ -117,16 +169,7 @@ export function formatStatus(s: ClusterStatus): string {
     'RUNNING NOW',
     'NEXT SLOT',
   ];
-  const body = s.watchers.map((w) => [
-    w.watcher,
-    w.lastRun?.slot ?? 'never',
-    w.lastRun?.instance ?? '-',
-    w.lastRun ? `${w.lastRun.result}${w.lastRun.manual ? ' (manual)' : ''}` : '-',
-    w.lastRun ? `${w.lastRun.durationMs}ms` : '-',
-    w.lastRun ? counts(w.lastRun.counts) : '-',
-    w.running ? `${w.running.instance} since ${w.running.since}` : '-',
-    w.nextSlot ?? 'none',
-  ]);
+  const body = s.watchers.map((w) => (w.rows === undefined ? scheduledCells(w) : statusCells(w)));
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
   const line = (r: readonly string[]) =>
     r
@@ -155,7 +198,7 @@ export function renderStatus(s: ClusterStatus, json: boolean, secrets: Secrets):
  */
 export async function clusterStatus(
   config: Config,
-  watchers: readonly AnyWatcher[],
+  watchers: readonly AnyPlugin[],
   json: boolean,
 ): Promise<string> {
   if (config.lock.backend !== 'redis') {
@@ -186,7 +229,14 @@ export async function clusterStatus(
     });
     let status: ClusterStatus;
     try {
-      status = await readStatus(coordinator, config, watchers, Date.now());
+      const rowStats: RowStatsReader = (w) =>
+        createRedisRowClaims({
+          redis: redis.client,
+          keyPrefix: config.lock.keyPrefix,
+          watcher: w,
+          instanceId: config.instanceId,
+        }).stats();
+      status = await readStatus(coordinator, config, watchers, Date.now(), rowStats);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new StartupError(`cannot read the cluster status from ${redis.target}: ${reason}`, {

@@ -9,7 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import '../../internal/watcher/watcher/all.js';
-import { defaultRegistry, type AnyWatcher } from '../../internal/watcher/watcher/registry.js';
+import { defaultRegistry, type AnyPlugin } from '../../internal/watcher/watcher/registry.js';
 import {
   extractReference,
   renderConfigReference,
@@ -17,7 +17,7 @@ import {
 } from '../../internal/watcher/options/reference.js';
 import { renderConfigReferenceZh } from '../../internal/watcher/options/reference-zh.js';
 
-type Render = (watchers: readonly AnyWatcher[]) => string;
+type Render = (watchers: readonly AnyPlugin[]) => string;
 
 const root = resolve(import.meta.dirname, '../..');
 const args = process.argv.slice(2);

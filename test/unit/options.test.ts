@@ -22,12 +22,13 @@ import {
   type LoadInput,
 } from '../../internal/watcher/options/index.js';
 import { ConfigError } from '../../internal/watcher/errors.js';
-import type { AnyWatcher } from '../../internal/watcher/watcher/registry.js';
+import type { AnyPlugin } from '../../internal/watcher/watcher/registry.js';
+import { userInitWatcher } from '../../internal/watcher/watcher/userinit/watcher.js';
 
 const run = (): Promise<void> => Promise.resolve();
 
 /** Stand-ins for the real watchers, with the options and defaults `configs/iam-watcher.yaml` documents. */
-const WATCHERS: readonly AnyWatcher[] = [
+const WATCHERS: readonly AnyPlugin[] = [
   {
     name: 'task',
     description: 'disables inactive users',
@@ -57,6 +58,7 @@ const WATCHERS: readonly AnyWatcher[] = [
     },
     run,
   },
+  userInitWatcher,
 ];
 
 let dir: string;
@@ -128,7 +130,19 @@ void describe('defaults', () => {
 
   void it('gives every watcher the common keys and its own options under camelCase names', () => {
     const c = loadConfig(input());
-    assert.deepEqual(Object.keys(c.watchers), ['task', 'clean', 'cleansecret']);
+    assert.deepEqual(Object.keys(c.watchers), ['task', 'clean', 'cleansecret', 'userinit']);
+    // A status watcher: the status keys instead of the scheduling ones.
+    assert.deepEqual(c.watchers.userinit!.status, {
+      pollIntervalMs: 1000,
+      concurrency: 4,
+      leaseMs: 30_000,
+      maxAttempts: 5,
+      backoffMs: 10_000,
+      backoffMaxMs: 600_000,
+      timeoutMs: 600_000,
+    });
+    assert.equal(c.watchers.userinit!.batchSize, 100);
+    assert.equal(c.watchers.userinit!.enabled, false);
     const clean = c.watchers.clean!;
     assert.equal(clean.name, 'clean');
     assert.equal(clean.enabled, true);
@@ -414,6 +428,27 @@ void describe('keys, view and redaction', () => {
     assert.deepEqual(
       configKeys([...WATCHERS]).map((k) => k.key),
       configKeys(WATCHERS).map((k) => k.key),
+    );
+  });
+});
+
+void describe('status watcher keys', () => {
+  void it('are validated like the others, each problem naming its key', () => {
+    assert.throws(
+      () =>
+        loadConfig(
+          input({
+            flags: {
+              'watcher.userinit.concurrency': '0',
+              'watcher.userinit.poll-interval': 'soon',
+              'watcher.userinit.schedule': '@every 1s',
+            },
+          }),
+        ),
+      (err: Error) =>
+        /watcher\.userinit\.concurrency: .*between 1 and 1000/.test(err.message) &&
+        /watcher\.userinit\.poll-interval: /.test(err.message) &&
+        /watcher\.userinit\.schedule/.test(err.message),
     );
   });
 });

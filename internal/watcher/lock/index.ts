@@ -19,3 +19,6 @@ export {
 export { createRedisCoordinator, type RedisCoordinatorOptions, type RedisLike } from './redis/coordinator.js';
 export { quorum } from './redis/quorum.js';
 export { keyNames, type KeyNames } from './keys.js';
+export { rowKeyNames, type RowClaims, type RowId, type RowKeyNames } from './row-claims.js';
+export { createLocalRowClaims } from './local-row-claims.js';
+export { createRedisRowClaims, type RedisRowClaimsOptions } from './redis/row-claims.js';

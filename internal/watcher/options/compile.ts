@@ -127,7 +127,16 @@ function safeCheck(
 function build(input: CompileInput, resolved: ReadonlyMap<string, Resolved>): Config {
   const root: Record<string, unknown> = { configFile: input.configFile, watchers: {} };
   for (const name of input.index.watcherNames) {
-    writeProp(root, ['watchers', name], { name, options: {} });
+    // A status watcher has no scheduling keys: these stay as written here (its slots are unused).
+    writeProp(root, ['watchers', name], {
+      name,
+      options: {},
+      schedule: '',
+      mode: 'fixed-rate',
+      overlap: 'skip',
+      catchUpMs: 0,
+      timeZone: '',
+    });
   }
   for (const k of input.index.keys) writeProp(root, k.prop, resolved.get(k.key)?.value);
   const config = root as unknown as Config & Record<string, unknown>;

@@ -4,6 +4,7 @@
 import { boolField, durationField, enumField, intField, kebab, stringField, type Field } from './fields.js';
 import { checkTimeZone } from './checks.js';
 import { WatcherDefinitionError } from '../errors.js';
+import { STATUS_WATCHER_KEYS, statusWatcherKeys } from './status-keys.js';
 
 /**
  * What the configuration needs to know of a watcher: its name, its defaults and its own option
@@ -13,8 +14,10 @@ import { WatcherDefinitionError } from '../errors.js';
 export interface WatcherSpec {
   /** Also the key prefix `watcher.<name>.`. */
   readonly name: string;
-  /** Default of `watcher.<name>.schedule`. */
-  readonly schedule: string;
+  /** `status` for a status watcher (its keys are those of {@link statusWatcherKeys}). */
+  readonly kind?: 'scheduled' | 'status';
+  /** Default of `watcher.<name>.schedule` (scheduled watchers). */
+  readonly schedule?: string;
   /** Default of `watcher.<name>.enabled` (true when absent). */
   readonly enabledByDefault?: boolean;
   /** The watcher's own options: camelCase property -> field. */
@@ -43,6 +46,7 @@ export const COMMON_WATCHER_KEYS = [
 
 /** `watcher.<name>.{enabled, schedule, ...}` with the watcher's defaults. */
 export function commonWatcherKeys(w: WatcherSpec): Entry[] {
+  if (w.kind === 'status') return statusWatcherKeys(w.name, w.enabledByDefault ?? true);
   const k = (name: string): string => `watcher.${w.name}.${name}`;
   const p = (name: string): readonly string[] => ['watchers', w.name, name];
   return [
@@ -59,7 +63,7 @@ export function commonWatcherKeys(w: WatcherSpec): Entry[] {
       k('schedule'),
       p('schedule'),
       stringField({
-        default: w.schedule,
+        default: w.schedule ?? '',
         doc: 'Cron spec (5 or 6 fields, or @daily...) or @every <duration>; quote it in YAML.',
         docZh: 'cron 表达式（5 或 6 个字段，或 @daily 等描述符）或 @every <duration>；在 YAML 中须加引号。',
         allowEmpty: false,
@@ -137,7 +141,8 @@ export function commonWatcherKeys(w: WatcherSpec): Entry[] {
 export function ownWatcherKeys(w: WatcherSpec): Entry[] {
   return Object.entries(w.options).map(([name, field]) => {
     const yamlName = kebab(name);
-    if ((COMMON_WATCHER_KEYS as readonly string[]).includes(yamlName)) {
+    const common: readonly string[] = w.kind === 'status' ? STATUS_WATCHER_KEYS : COMMON_WATCHER_KEYS;
+    if (common.includes(yamlName)) {
       throw new WatcherDefinitionError(
         `watcher "${w.name}" declares option "${name}", which clashes with watcher.${w.name}.${yamlName}`,
       );

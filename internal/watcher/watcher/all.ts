@@ -5,3 +5,4 @@
 import './clean/watcher.js';
 import './cleansecret/watcher.js';
 import './task/watcher.js';
+import './userinit/watcher.js';

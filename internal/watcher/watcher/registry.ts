@@ -6,6 +6,8 @@
 import type { Logger } from 'pino';
 import type { Pool } from 'mysql2/promise';
 import type { OptionFields } from '../options/fields.js';
+import { checkStatusTable } from '../kit/status-sql.js';
+import { isStatusWatcher, type AnyStatusWatcher } from './status-watcher.js';
 
 /**
  * What a run reports beside its row counts (`batches`, `dryRun`); the scheduler adds the rows counted
@@ -55,6 +57,8 @@ export interface RunContext<O> {
 
 /** A periodic job. `O` is the type of its own options (`watcher.<name>.*` beyond the common keys). */
 export interface Watcher<O extends object = Record<string, never>> {
+  /** A scheduled watcher (the default); status watchers say `status` (see status-watcher.ts). */
+  readonly kind?: 'scheduled';
   /** Unique name; also the config key `watcher.<name>`. Lower-case letters, digits and dashes. */
   readonly name: string;
   /** One sentence for `list` and the docs. */
@@ -75,29 +79,33 @@ export interface Watcher<O extends object = Record<string, never>> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyWatcher = Watcher<any>;
 
+/** Any registered watcher: scheduled or status. */
+export type AnyPlugin = AnyWatcher | AnyStatusWatcher;
+
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
 /** A set of watchers by name. The daemon uses {@link defaultRegistry}; tests may make their own. */
 export class Registry {
-  readonly #watchers = new Map<string, AnyWatcher>();
+  readonly #watchers = new Map<string, AnyPlugin>();
 
-  /** Adds a watcher. @throws Error on a duplicate or malformed name. */
-  register<O extends object>(watcher: Watcher<O>): void {
+  /** Adds a watcher. @throws Error on a duplicate or malformed name, or a malformed status table. */
+  register(watcher: AnyPlugin): void {
     if (!NAME.test(watcher.name)) {
       throw new Error(`watcher name ${JSON.stringify(watcher.name)} must match ${String(NAME)}`);
     }
     if (this.#watchers.has(watcher.name)) {
       throw new Error(`watcher "${watcher.name}" is registered twice`);
     }
+    if (isStatusWatcher(watcher)) checkStatusTable(watcher.name, watcher.table);
     this.#watchers.set(watcher.name, watcher);
   }
 
-  get(name: string): AnyWatcher | undefined {
+  get(name: string): AnyPlugin | undefined {
     return this.#watchers.get(name);
   }
 
   /** All watchers, sorted by name. */
-  list(): readonly AnyWatcher[] {
+  list(): readonly AnyPlugin[] {
     return [...this.#watchers.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 }
@@ -106,6 +114,6 @@ export class Registry {
 export const defaultRegistry = new Registry();
 
 /** Registers a watcher in the default registry (called by each watcher module on import). */
-export function register<O extends object>(watcher: Watcher<O>): void {
+export function register(watcher: AnyPlugin): void {
   defaultRegistry.register(watcher);
 }

@@ -1,0 +1,116 @@
+/**
+ * {@link RowClaims} on the main Redis connection (`redis.*`): one script call per batch of rows.
+ * The claims, retry records and counters of one watcher share a hash slot (`rows:{<watcher>}:`).
+ */
+import { randomBytes } from 'node:crypto';
+import type { RowClaims, RowId, RowKeyNames } from '../row-claims.js';
+import { rowKeyNames } from '../row-claims.js';
+import { defineScript, type RedisLike, type ScriptCall } from './batcher.js';
+import { ROW_CLAIM, ROW_CLAIMABLE, ROW_EXTEND, ROW_RELEASE, ROW_RETRY } from './scripts/row-claim.js';
+
+/** Options of {@link createRedisRowClaims}. */
+export interface RedisRowClaimsOptions {
+  readonly redis: RedisLike;
+  /** `lock.key-prefix`. */
+  readonly keyPrefix: string;
+  readonly watcher: string;
+  readonly instanceId: string;
+}
+
+class RedisRowClaims implements RowClaims {
+  readonly #keys: RowKeyNames;
+  /** Unique per process: a restarted replica never mistakes its predecessor's claims for its own. */
+  readonly #token: string;
+  readonly #claim: ScriptCall;
+  readonly #extend: ScriptCall;
+  readonly #release: ScriptCall;
+  readonly #retry: ScriptCall;
+  readonly #claimable: ScriptCall;
+
+  constructor(private readonly o: RedisRowClaimsOptions) {
+    this.#keys = rowKeyNames(o.keyPrefix, o.watcher);
+    this.#token = `${o.instanceId}:${randomBytes(6).toString('base64url')}`;
+    this.#claim = defineScript(o.redis, ROW_CLAIM);
+    this.#extend = defineScript(o.redis, ROW_EXTEND);
+    this.#release = defineScript(o.redis, ROW_RELEASE);
+    this.#retry = defineScript(o.redis, ROW_RETRY);
+    this.#claimable = defineScript(o.redis, ROW_CLAIMABLE);
+  }
+
+  #pairs(ids: readonly RowId[]): string[] {
+    const keys: string[] = [];
+    for (const id of ids) keys.push(this.#keys.claim(id), this.#keys.retry(id));
+    return keys;
+  }
+
+  async claim(ids: readonly RowId[], leaseMs: number): Promise<Map<RowId, number>> {
+    const got = new Map<RowId, number>();
+    if (ids.length === 0) return got;
+    const keys = this.#pairs(ids);
+    const replies = (await this.#claim(keys.length, ...keys, this.#token, String(leaseMs))) as number[];
+    ids.forEach((id, i) => {
+      const attempt = Number(replies[i] ?? 0);
+      if (attempt > 0) got.set(id, attempt);
+    });
+    return got;
+  }
+
+  async extend(ids: readonly RowId[], leaseMs: number): Promise<Set<RowId>> {
+    const held = new Set<RowId>();
+    if (ids.length === 0) return held;
+    const keys = ids.map((id) => this.#keys.claim(id));
+    const replies = (await this.#extend(keys.length, ...keys, this.#token, String(leaseMs))) as number[];
+    ids.forEach((id, i) => {
+      if (Number(replies[i]) === 1) held.add(id);
+    });
+    return held;
+  }
+
+  async release(ids: readonly RowId[], forget: boolean): Promise<void> {
+    if (ids.length === 0) return;
+    const keys = this.#pairs(ids);
+    await this.#release(keys.length, ...keys, this.#token, forget ? '1' : '0');
+  }
+
+  async retryLater(id: RowId, attempt: number, delayMs: number, keepMs: number): Promise<void> {
+    await this.#retry(
+      2,
+      this.#keys.claim(id),
+      this.#keys.retry(id),
+      this.#token,
+      String(attempt),
+      String(Math.round(delayMs)),
+      String(Math.round(keepMs)),
+    );
+  }
+
+  async claimable(ids: readonly RowId[]): Promise<Set<RowId>> {
+    const free = new Set<RowId>();
+    if (ids.length === 0) return free;
+    const keys = this.#pairs(ids);
+    const replies = (await this.#claimable(keys.length, ...keys)) as number[];
+    ids.forEach((id, i) => {
+      if (Number(replies[i]) === 1) free.add(id);
+    });
+    return free;
+  }
+
+  async record(
+    counts: Readonly<Record<string, number>>,
+    sample?: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    const m = this.o.redis.multi();
+    for (const [field, n] of Object.entries(counts)) if (n !== 0) m.hincrby(this.#keys.stats, field, n);
+    if (sample) m.hset(this.#keys.stats, sample);
+    await m.exec();
+  }
+
+  async stats(): Promise<Record<string, string>> {
+    return this.o.redis.hgetall(this.#keys.stats);
+  }
+}
+
+/** Row claims of one status watcher on Redis. */
+export function createRedisRowClaims(o: RedisRowClaimsOptions): RowClaims {
+  return new RedisRowClaims(o);
+}

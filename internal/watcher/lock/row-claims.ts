@@ -1,0 +1,58 @@
+/**
+ * Row claims of status watchers: which replica handles which row of a business table now, how many
+ * times a row was tried and when it may be tried again. The business table gets no column for any
+ * of it; the coordination backend keeps it, bounded by TTLs (see README, "Writing a status watcher").
+ * Every method takes a whole batch of rows: one backend call per batch, never one per row.
+ */
+
+/** A row's key as the backend stores it (the key column's value as text). */
+export type RowId = string;
+
+/** What a status watcher's replicas share in the backend, per watcher. */
+export interface RowClaims {
+  /**
+   * Claims the rows nobody holds and whose retry time has come, for `leaseMs`.
+   * @returns the attempt number (1 for a first try) of each row this replica got; others are absent.
+   */
+  claim(ids: readonly RowId[], leaseMs: number): Promise<Map<RowId, number>>;
+  /**
+   * Extends this replica's claims to a full lease again; a claim that expired and that nobody else
+   * took is taken again. @returns the rows this replica holds now (the others were taken by another).
+   */
+  extend(ids: readonly RowId[], leaseMs: number): Promise<Set<RowId>>;
+  /**
+   * Gives claims back (deletes those this replica holds). With `forget`, the rows' attempt records go
+   * too (the row reached its final status); without, a later claim counts on from them.
+   */
+  release(ids: readonly RowId[], forget: boolean): Promise<void>;
+  /**
+   * Records a failed attempt and gives the claim back: the row may be claimed again after
+   * `delayMs`; the record lives `keepMs` (then the row counts from attempt 1 again).
+   */
+  retryLater(id: RowId, attempt: number, delayMs: number, keepMs: number): Promise<void>;
+  /** Of these rows, those a claim would take now (read only: for `run --dry-run`). */
+  claimable(ids: readonly RowId[]): Promise<Set<RowId>>;
+  /** Adds to the watcher's cluster-wide counters (`done`, `failed`, ...) and stores the latest sample. */
+  record(counts: Readonly<Record<string, number>>, sample?: Readonly<Record<string, string>>): Promise<void>;
+  /** The cluster-wide counters and latest sample (for `status`). */
+  stats(): Promise<Record<string, string>>;
+}
+
+/** Backend key names of one status watcher's rows, all under `lock.key-prefix`, in one hash slot. */
+export interface RowKeyNames {
+  claim(id: RowId): string;
+  retry(id: RowId): string;
+  readonly stats: string;
+}
+
+/** The row keys of `watcher` under `prefix` (a `:` is added when missing). */
+export function rowKeyNames(prefix: string, watcher: string): RowKeyNames {
+  const p = prefix === '' || prefix.endsWith(':') ? prefix : `${prefix}:`;
+  // The watcher in a hash tag: one script may touch all of one watcher's row keys on Redis Cluster.
+  const base = `${p}rows:{${watcher}}:`;
+  return {
+    claim: (id) => `${base}claim:${id}`,
+    retry: (id) => `${base}retry:${id}`,
+    stats: `${base}stats`,
+  };
+}
