@@ -49,6 +49,7 @@ const DOCS: readonly DocPair[] = [
       '## Guarantees and their limits': '## 保证及其局限',
       '## Architecture': '## 架构',
       '## Adding a watcher': '## 添加 watcher',
+      '## Writing a status watcher': '## 编写状态 watcher',
       '## Coming from the Go iam-watcher': '## 从 Go 版 iam-watcher 迁移',
       '## Development': '## 开发',
       '## Why these libraries': '## 为什么选这些库',
