@@ -8,7 +8,7 @@ IAM_MYSQL_PASSWORD ?= iam-dev-only
 export IAM_MYSQL_PASSWORD
 
 .PHONY: all deps build run test test-unit test-integration test-e2e test-faults lint typecheck format-check \
-        bench bench-startup bench-scheduler bench-watchers services iam-db docs install clean
+        bench bench-startup bench-scheduler bench-watchers bench-status services iam-db docs install clean
 
 all: deps lint typecheck build test
 
@@ -61,6 +61,10 @@ bench: build services
 
 bench-startup bench-scheduler bench-watchers: build services
 	BENCH_PART=$(@:bench-%=%) npm run -s bench
+
+## bench-status: status watchers (no-op and 10 ms handlers, 1 and 3 replicas) beside a batched UPDATE loop
+bench-status: build services
+	BENCH_PART=status npm run -s bench
 
 ## docs: rewrite the configuration reference of README.md and README.zh-CN.md from the schema (a unit test checks both)
 docs: deps

@@ -6,14 +6,18 @@
 import { runStartupBench } from './startup.js';
 import { runSchedulerBench } from './scheduler.js';
 import { runWatchersBench } from './watchers.js';
+import { runStatusBench } from './status.js';
 
 const PARTS: Record<string, () => Promise<unknown>> = {
   startup: runStartupBench,
   scheduler: runSchedulerBench,
   watchers: runWatchersBench,
+  status: runStatusBench,
 };
 
-const wanted = (process.env.BENCH_PART ?? Object.keys(PARTS).join(',')).split(',').map((s) => s.trim());
+// `status` runs only when asked for (make bench-status).
+const DEFAULT = Object.keys(PARTS).filter((p) => p !== 'status');
+const wanted = (process.env.BENCH_PART ?? DEFAULT.join(',')).split(',').map((s) => s.trim());
 for (const name of wanted) {
   const part = PARTS[name];
   if (!part) throw new Error(`unknown BENCH_PART "${name}" (known: ${Object.keys(PARTS).join(', ')})`);

@@ -73,7 +73,7 @@ export class StatusSettler {
     const why = reason instanceof HandlerAbortError ? reason.why : undefined;
     if (why === 'shutdown' || (stopping && why === undefined)) {
       held.delete(job.id);
-      await claims.release([job.id], false).catch(() => undefined);
+      await claims.release([job.id]).catch(() => undefined);
       return;
     }
     const keepMs = retryKeepMs(settings.backoffMaxMs);
@@ -167,7 +167,7 @@ export class StatusSettler {
     }
   }
 
-  /** Check-and-extend the claims, one guarded UPDATE, then give the claims back. */
+  /** Check-and-extend the claims, one guarded UPDATE, then end the claims (tombstones for a lease). */
   async #settle(jobs: readonly StatusJob[], value: string, outcome: StatusOutcome): Promise<void> {
     const { claims, sql, held, settings, logger, counts } = this.d;
     const live = jobs.filter((j) => !j.lost);
@@ -194,9 +194,10 @@ export class StatusSettler {
       );
     }
     try {
-      await claims.release(
+      // Tombstones for a lease: longer than any read of the row that could still be in flight.
+      await claims.finish(
         live.map((j) => j.id),
-        true,
+        settings.leaseMs,
       );
     } catch (err) {
       logger.warn(

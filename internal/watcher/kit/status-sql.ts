@@ -62,6 +62,18 @@ export class StatusSql {
     return rows;
   }
 
+  /** The lowest and highest key of the to-do rows (undefined when none or not numbers). */
+  async keyRange(): Promise<{ min: number; max: number } | undefined> {
+    const k = q(this.t.key);
+    const [rows] = await this.db.query<RowDataPacket[]>({
+      sql: `SELECT MIN(${k}), MAX(${k}) FROM ${q(this.t.table)} WHERE ${this.#todoWhere}`,
+      values: [this.t.todo],
+      rowsAsArray: true,
+    });
+    const [min, max] = (rows[0] ?? []) as unknown as [unknown, unknown];
+    return typeof min === 'number' && typeof max === 'number' ? { min, max } : undefined;
+  }
+
   /** How many rows wait, and how old the oldest is by the database clock (null without `since`). */
   async sample(): Promise<{ waiting: number; oldestAgeS: number | null }> {
     const age = this.t.since

@@ -42,6 +42,13 @@ export class StatusWorker<O = unknown> {
   #cursor: unknown = undefined;
   #claimedThisPass = 0;
   #idleUntilMs = 0;
+  /** The next pass starts at a random key (replicas then work on different parts of the table). */
+  #pickOffset = true;
+  /** This pass started at a random key: at the table's end it goes on from the first key. */
+  #offsetPass = false;
+  /** Rows handled per second, smoothed: how many rows one claim takes (about a second of work). */
+  #rate = 0;
+  #rateMark = { atMs: Date.now(), n: 0 };
   /** A pass claimed nothing at least once (`drain()` may end). */
   #wentIdle = false;
   #pumping = false;
@@ -127,10 +134,7 @@ export class StatusWorker<O = unknown> {
     if (jobs.length === 0) return;
     for (const j of jobs) this.#held.delete(j.id);
     try {
-      await this.#o.claims.release(
-        jobs.map((j) => j.id),
-        false,
-      );
+      await this.#o.claims.release(jobs.map((j) => j.id));
     } catch (err) {
       this.#o.logger.warn(
         { event: 'status.release-failed', rows: jobs.length, err },
@@ -154,6 +158,10 @@ export class StatusWorker<O = unknown> {
         const end = await this.#fetch();
         this.#startHandlers();
         if (!end) continue;
+        if (this.#offsetPass) {
+          this.#offsetPass = false;
+          continue;
+        }
         if (this.#claimedThisPass === 0) {
           this.#idle();
           break;
@@ -173,7 +181,26 @@ export class StatusWorker<O = unknown> {
 
   #wantMore(): boolean {
     const s = this.#o.settings;
-    return !this.#stopping && this.#queue.length < s.concurrency && this.#settler.backlog < s.batchSize * 2;
+    // Claim ahead while half a claim's worth is still queued: handlers never wait for a round trip.
+    const low = Math.max(s.concurrency, this.#claimSize() / 2);
+    return !this.#stopping && this.#queue.length < low && this.#settler.backlog < s.batchSize * 2;
+  }
+
+  /**
+   * Rows one claim takes: about a second of this replica's work, between `concurrency` and
+   * `batch-size`. Slow handlers then hold few rows ahead (the other replicas get the rest); fast
+   * ones claim whole batches.
+   */
+  #claimSize(): number {
+    const s = this.#o.settings;
+    const now = Date.now();
+    if (now - this.#rateMark.atMs >= 500) {
+      const r =
+        ((this.totals.done + this.totals.retried - this.#rateMark.n) * 1000) / (now - this.#rateMark.atMs);
+      this.#rate = this.#rate === 0 ? r : this.#rate * 0.5 + r * 0.5;
+      this.#rateMark = { atMs: now, n: this.totals.done + this.totals.retried };
+    }
+    return Math.max(s.concurrency, Math.min(s.batchSize, Math.ceil(this.#rate)));
   }
 
   /** A pass claimed nothing: wait one poll interval (the next pass starts from the first key). */
@@ -181,6 +208,8 @@ export class StatusWorker<O = unknown> {
     const ms = this.#o.settings.pollIntervalMs;
     this.#idleUntilMs = Date.now() + ms;
     this.#wentIdle = true;
+    this.#pickOffset = true;
+    this.#offsetPass = false;
     this.#cursor = undefined;
     this.#claimedThisPass = 0;
     if (this.#once && this.#held.size === 0) {
@@ -199,8 +228,10 @@ export class StatusWorker<O = unknown> {
   async #fetch(): Promise<boolean> {
     const { settings, table, claims } = this.#o;
     if (this.#cursor === undefined) this.#counts.sampleEach(settings.pollIntervalMs, this.#sql);
-    const rows = await this.#sql.scan(this.#cursor, settings.batchSize);
-    const end = rows.length < settings.batchSize;
+    if (this.#pickOffset) await this.#randomStart();
+    const size = this.#claimSize();
+    const rows = await this.#sql.scan(this.#cursor, size);
+    const end = rows.length < size;
     this.#cursor = end ? undefined : rows[rows.length - 1]?.[table.key];
     const fresh = rows.filter((r) => !this.#held.has(String(r[table.key])));
     if (settings.dryRun) {
@@ -233,6 +264,15 @@ export class StatusWorker<O = unknown> {
     this.#claimedThisPass += got.size;
     this.#counts.add('claimed', got.size);
     return end;
+  }
+
+  /** Starts the pass at a random key of the to-do rows (integer keys only). */
+  async #randomStart(): Promise<void> {
+    this.#pickOffset = false;
+    const r = await this.#sql.keyRange();
+    if (r === undefined || r.max <= r.min) return;
+    this.#cursor = r.min + Math.floor(Math.random() * (r.max - r.min + 1)) - 1;
+    this.#offsetPass = true;
   }
 
   #startHandlers(): void {

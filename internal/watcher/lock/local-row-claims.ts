@@ -51,10 +51,16 @@ class LocalRowClaims implements RowClaims {
     return Promise.resolve(new Set(ids));
   }
 
-  release(ids: readonly RowId[], forget: boolean): Promise<void> {
+  release(ids: readonly RowId[]): Promise<void> {
+    for (const id of ids) this.#claims.delete(id);
+    return Promise.resolve();
+  }
+
+  finish(ids: readonly RowId[], tombstoneMs: number): Promise<void> {
+    const until = this.clock.now() + tombstoneMs;
     for (const id of ids) {
-      this.#claims.delete(id);
-      if (forget) this.#retries.delete(id);
+      this.#claims.set(id, until);
+      this.#retries.delete(id);
     }
     return Promise.resolve();
   }

@@ -21,10 +21,16 @@ export interface RowClaims {
    */
   extend(ids: readonly RowId[], leaseMs: number): Promise<Set<RowId>>;
   /**
-   * Gives claims back (deletes those this replica holds). With `forget`, the rows' attempt records go
-   * too (the row reached its final status); without, a later claim counts on from them.
+   * Gives claims back (deletes those this replica holds); a later claim counts on from the rows'
+   * attempt records.
    */
-  release(ids: readonly RowId[], forget: boolean): Promise<void>;
+  release(ids: readonly RowId[]): Promise<void>;
+  /**
+   * Ends the claims of rows that reached their final status: their attempt records go, and each
+   * claim stays as a tombstone for `tombstoneMs`, so a replica that read the row while it was still
+   * to do (a read older than the final UPDATE) cannot claim and handle it again.
+   */
+  finish(ids: readonly RowId[], tombstoneMs: number): Promise<void>;
   /**
    * Records a failed attempt and gives the claim back: the row may be claimed again after
    * `delayMs`; the record lives `keepMs` (then the row counts from attempt 1 again).

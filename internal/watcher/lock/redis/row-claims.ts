@@ -66,10 +66,16 @@ class RedisRowClaims implements RowClaims {
     return held;
   }
 
-  async release(ids: readonly RowId[], forget: boolean): Promise<void> {
+  async release(ids: readonly RowId[]): Promise<void> {
     if (ids.length === 0) return;
     const keys = this.#pairs(ids);
-    await this.#release(keys.length, ...keys, this.#token, forget ? '1' : '0');
+    await this.#release(keys.length, ...keys, this.#token, '0', '0');
+  }
+
+  async finish(ids: readonly RowId[], tombstoneMs: number): Promise<void> {
+    if (ids.length === 0) return;
+    const keys = this.#pairs(ids);
+    await this.#release(keys.length, ...keys, this.#token, '1', String(Math.round(tombstoneMs)));
   }
 
   async retryLater(id: RowId, attempt: number, delayMs: number, keepMs: number): Promise<void> {

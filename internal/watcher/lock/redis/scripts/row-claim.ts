@@ -58,20 +58,26 @@ return out
 };
 
 /**
- * ROW_RELEASE: deletes each claim the holder has; with forget, deletes the row's retry record too.
+ * ROW_RELEASE: ends each claim the holder has: deletes it, or, with a tombstone time, replaces it by
+ * `final` for that long (a replica that read the row before its final UPDATE cannot claim it then);
+ * with forget, deletes the row's retry record too.
  *
  * KEYS per item (2): the row's claim key, its retry record key.
- * ARGV (2): token, forget (`1` or `0`).
- * Reply: the number of claims deleted.
+ * ARGV (3): token, forget (`1` or `0`), tombstone ms (`0` = none).
+ * Reply: the number of claims ended.
  */
 export const ROW_RELEASE: RedisScript = {
   name: 'iamWatcherRowRelease',
   lua: `
-local token, forget = ARGV[1], ARGV[2]
+local token, forget, tomb = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local n = 0
 for i = 1, #KEYS, 2 do
   if redis.call('GET', KEYS[i]) == token then
-    redis.call('DEL', KEYS[i])
+    if tomb > 0 then
+      redis.call('SET', KEYS[i], 'final', 'PX', tomb)
+    else
+      redis.call('DEL', KEYS[i])
+    end
     n = n + 1
   end
   if forget == '1' then redis.call('DEL', KEYS[i + 1]) end

@@ -1,0 +1,62 @@
+/**
+ * One replica of the status benchmark: drains the `jobs` table of database argv[2] with the status
+ * recipe (Redis prefix argv[3], instance argv[4], handler sleep argv[5] ms, concurrency argv[6]), then
+ * prints {seconds, done, rssGrowthMB} as JSON. With argv[7] = `latency`, runs until SIGTERM instead
+ * and prints the pick-up delays (handler start minus the row's createdAt, ms).
+ */
+import { pino } from 'pino';
+import { StatusWorker } from '../../internal/watcher/kit/status-worker.js';
+import { createRedisRowClaims } from '../../internal/watcher/lock/index.js';
+import { createPool } from '../helpers/mysql.js';
+import { testRedis } from '../helpers/redis.js';
+
+const [dbName = '', prefix = '', instance = 'a', sleepArg = '0', concArg = '4', mode = 'drain'] =
+  process.argv.slice(2);
+const sleepMs = Number(sleepArg);
+const pool = createPool(dbName);
+const redis = testRedis(undefined, undefined, { commandTimeout: 5000 });
+const delays: number[] = [];
+// RSS after the first 2,000 rows (modules loaded, code warm) to the end: the growth with row count.
+let rssWarm: number | undefined;
+const worker = new StatusWorker({
+  watcher: 'jobs',
+  table: { table: 'jobs', key: 'id', statusColumn: 'status', todo: ['pending'], done: 'normal' },
+  handle: async (row) => {
+    if (mode === 'latency') delays.push(Date.now() - new Date(row.createdAt as string).getTime());
+    if (sleepMs > 0) await new Promise((r) => setTimeout(r, sleepMs));
+  },
+  options: {},
+  settings: {
+    dryRun: false,
+    batchSize: 100,
+    pollIntervalMs: 100,
+    concurrency: Number(concArg),
+    leaseMs: 30_000,
+    maxAttempts: 5,
+    backoffMs: 10_000,
+    backoffMaxMs: 600_000,
+    timeoutMs: 0,
+  },
+  db: pool,
+  claims: createRedisRowClaims({ redis, keyPrefix: prefix, watcher: 'jobs', instanceId: instance }),
+  logger: pino({ level: 'silent' }),
+  instanceId: instance,
+});
+const t0 = performance.now();
+if (mode === 'latency') {
+  worker.start();
+  await new Promise((r) => process.once('SIGTERM', r));
+  await worker.stop(5000);
+  console.log(JSON.stringify({ delays }));
+} else {
+  const sampler = setInterval(() => {
+    if (rssWarm === undefined && worker.totals.done >= 2000) rssWarm = process.memoryUsage().rss;
+  }, 50);
+  const totals = await worker.drain();
+  const seconds = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
+  const rssGrowthMB = rssWarm === undefined ? null : (process.memoryUsage().rss - rssWarm) / 2 ** 20;
+  console.log(JSON.stringify({ seconds, done: totals.done, rssGrowthMB }));
+}
+await pool.end();
+redis.disconnect();
