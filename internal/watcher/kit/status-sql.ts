@@ -62,6 +62,16 @@ export class StatusSql {
     return rows;
   }
 
+  /** The rows of these keys that are still to do. */
+  async byKeys(keys: readonly unknown[]): Promise<StatusRow[]> {
+    if (keys.length === 0) return [];
+    const [rows] = await this.db.query<RowDataPacket[]>(
+      `SELECT * FROM ${q(this.t.table)} WHERE ${this.#todoWhere} AND ${q(this.t.key)} IN (?)`,
+      [this.t.todo, keys],
+    );
+    return rows;
+  }
+
   /** The lowest and highest key of the to-do rows (undefined when none or not numbers). */
   async keyRange(): Promise<{ min: number; max: number } | undefined> {
     const k = q(this.t.key);

@@ -11,7 +11,7 @@ import type { RowClaims, RowId } from '../lock/row-claims.js';
 import { HandlerAbortError } from '../errors.js';
 import { StatusSql } from './status-sql.js';
 import { StatusSettler, type StatusJob } from './status-settle.js';
-import type { RowHandler, StatusSettings, StatusTable } from './status-spec.js';
+import type { RowHandler, StatusRow, StatusSettings, StatusTable } from './status-spec.js';
 import { StatusCounts, type StatusHooks, type StatusTotals } from './status-counts.js';
 
 /** Options of a {@link StatusWorker}. */
@@ -49,6 +49,7 @@ export class StatusWorker<O = unknown> {
   /** Rows handled per second, smoothed: how many rows one claim takes (about a second of work). */
   #rate = 0;
   #rateMark = { atMs: Date.now(), n: 0 };
+  #lastDueMs = 0;
   /** A pass claimed nothing at least once (`drain()` may end). */
   #wentIdle = false;
   #pumping = false;
@@ -155,6 +156,7 @@ export class StatusWorker<O = unknown> {
     this.#pumping = true;
     try {
       while (this.#wantMore() && Date.now() >= this.#idleUntilMs) {
+        if (Date.now() - this.#lastDueMs >= this.#o.settings.pollIntervalMs) await this.#fetchDue();
         const end = await this.#fetch();
         this.#startHandlers();
         if (!end) continue;
@@ -249,21 +251,49 @@ export class StatusWorker<O = unknown> {
     for (const row of fresh) {
       const id = String(row[table.key]);
       const attempt = got.get(id);
-      if (attempt === undefined) continue;
-      const job: StatusJob = {
-        id,
-        key: row[table.key],
-        row,
-        attempt,
-        ctl: new AbortController(),
-        state: 'queued',
-      };
-      this.#held.set(id, job);
-      this.#queue.push(job);
+      if (attempt !== undefined) this.#enqueue(id, row, attempt);
     }
     this.#claimedThisPass += got.size;
     this.#counts.add('claimed', got.size);
     return end;
+  }
+
+  /**
+   * Claims the rows that came due (a dead replica's expired claims, retries whose time came) from the
+   * backend's index, once per poll interval: a busy replica finds them without scanning to them.
+   */
+  async #fetchDue(): Promise<void> {
+    const { settings, claims, table } = this.#o;
+    this.#lastDueMs = Date.now();
+    if (settings.dryRun) return;
+    const got = await claims.due(settings.batchSize, settings.leaseMs);
+    const ids = [...got.keys()].filter((id) => !this.#held.has(id));
+    if (ids.length === 0) return;
+    const rows = await this.#sql.byKeys(ids);
+    const found = new Set<RowId>();
+    for (const row of rows) {
+      const id = String(row[table.key]);
+      found.add(id);
+      this.#enqueue(id, row, got.get(id) ?? 1);
+    }
+    this.#claimedThisPass += rows.length;
+    this.#counts.add('claimed', rows.length);
+    // Rows no longer to do (another writer moved them): nothing to handle, the claims go back.
+    const gone = ids.filter((id) => !found.has(id));
+    if (gone.length > 0) await claims.release(gone);
+  }
+
+  #enqueue(id: RowId, row: StatusRow, attempt: number): void {
+    const job: StatusJob = {
+      id,
+      key: row[this.#o.table.key],
+      row,
+      attempt,
+      ctl: new AbortController(),
+      state: 'queued',
+    };
+    this.#held.set(id, job);
+    this.#queue.push(job);
   }
 
   /** Starts the pass at a random key of the to-do rows (integer keys only). */

@@ -72,6 +72,19 @@ class LocalRowClaims implements RowClaims {
     return Promise.resolve();
   }
 
+  due(most: number, leaseMs: number): Promise<Map<RowId, number>> {
+    // In one process no holder dies alone: only retries come due.
+    const now = this.clock.now();
+    const got = new Map<RowId, number>();
+    for (const [id, r] of this.#retries) {
+      if (got.size >= most) break;
+      if (r.untilMs <= now || r.nextMs > now || this.#held(id, now)) continue;
+      this.#claims.set(id, now + leaseMs);
+      got.set(id, r.attempts + 1);
+    }
+    return Promise.resolve(got);
+  }
+
   claimable(ids: readonly RowId[]): Promise<Set<RowId>> {
     const now = this.clock.now();
     return Promise.resolve(

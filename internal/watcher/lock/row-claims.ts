@@ -36,6 +36,12 @@ export interface RowClaims {
    * `delayMs`; the record lives `keepMs` (then the row counts from attempt 1 again).
    */
   retryLater(id: RowId, attempt: number, delayMs: number, keepMs: number): Promise<void>;
+  /**
+   * Claims up to `most` rows that need a look now and that nobody holds: rows whose holder's claim
+   * expired (a dead or stalled replica) and rows whose retry time has come. Found in the backend's
+   * index, without reading the table. @returns the attempt number of each row claimed.
+   */
+  due(most: number, leaseMs: number): Promise<Map<RowId, number>>;
   /** Of these rows, those a claim would take now (read only: for `run --dry-run`). */
   claimable(ids: readonly RowId[]): Promise<Set<RowId>>;
   /** Adds to the watcher's cluster-wide counters (`done`, `failed`, ...) and stores the latest sample. */
@@ -48,7 +54,12 @@ export interface RowClaims {
 export interface RowKeyNames {
   claim(id: RowId): string;
   retry(id: RowId): string;
+  /** Sorted set of row ids by the time each needs a look (claim expiry, retry time). */
+  readonly index: string;
   readonly stats: string;
+  /** The prefixes of claim and retry keys (the id follows). */
+  readonly claimPrefix: string;
+  readonly retryPrefix: string;
 }
 
 /** The row keys of `watcher` under `prefix` (a `:` is added when missing). */
@@ -59,6 +70,9 @@ export function rowKeyNames(prefix: string, watcher: string): RowKeyNames {
   return {
     claim: (id) => `${base}claim:${id}`,
     retry: (id) => `${base}retry:${id}`,
+    index: `${base}index`,
     stats: `${base}stats`,
+    claimPrefix: `${base}claim:`,
+    retryPrefix: `${base}retry:`,
   };
 }

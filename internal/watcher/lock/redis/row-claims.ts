@@ -6,7 +6,14 @@ import { randomBytes } from 'node:crypto';
 import type { RowClaims, RowId, RowKeyNames } from '../row-claims.js';
 import { rowKeyNames } from '../row-claims.js';
 import { defineScript, type RedisLike, type ScriptCall } from './batcher.js';
-import { ROW_CLAIM, ROW_CLAIMABLE, ROW_EXTEND, ROW_RELEASE, ROW_RETRY } from './scripts/row-claim.js';
+import {
+  ROW_CLAIM,
+  ROW_CLAIMABLE,
+  ROW_DUE,
+  ROW_EXTEND,
+  ROW_RELEASE,
+  ROW_RETRY,
+} from './scripts/row-claim.js';
 
 /** Options of {@link createRedisRowClaims}. */
 export interface RedisRowClaimsOptions {
@@ -26,6 +33,7 @@ class RedisRowClaims implements RowClaims {
   readonly #release: ScriptCall;
   readonly #retry: ScriptCall;
   readonly #claimable: ScriptCall;
+  readonly #due: ScriptCall;
 
   constructor(private readonly o: RedisRowClaimsOptions) {
     this.#keys = rowKeyNames(o.keyPrefix, o.watcher);
@@ -35,6 +43,7 @@ class RedisRowClaims implements RowClaims {
     this.#release = defineScript(o.redis, ROW_RELEASE);
     this.#retry = defineScript(o.redis, ROW_RETRY);
     this.#claimable = defineScript(o.redis, ROW_CLAIMABLE);
+    this.#due = defineScript(o.redis, ROW_DUE);
   }
 
   #pairs(ids: readonly RowId[]): string[] {
@@ -46,8 +55,14 @@ class RedisRowClaims implements RowClaims {
   async claim(ids: readonly RowId[], leaseMs: number): Promise<Map<RowId, number>> {
     const got = new Map<RowId, number>();
     if (ids.length === 0) return got;
-    const keys = this.#pairs(ids);
-    const replies = (await this.#claim(keys.length, ...keys, this.#token, String(leaseMs))) as number[];
+    const keys = [this.#keys.index, ...this.#pairs(ids)];
+    const replies = (await this.#claim(
+      keys.length,
+      ...keys,
+      this.#token,
+      String(leaseMs),
+      ...ids,
+    )) as number[];
     ids.forEach((id, i) => {
       const attempt = Number(replies[i] ?? 0);
       if (attempt > 0) got.set(id, attempt);
@@ -58,8 +73,14 @@ class RedisRowClaims implements RowClaims {
   async extend(ids: readonly RowId[], leaseMs: number): Promise<Set<RowId>> {
     const held = new Set<RowId>();
     if (ids.length === 0) return held;
-    const keys = ids.map((id) => this.#keys.claim(id));
-    const replies = (await this.#extend(keys.length, ...keys, this.#token, String(leaseMs))) as number[];
+    const keys = [this.#keys.index, ...ids.map((id) => this.#keys.claim(id))];
+    const replies = (await this.#extend(
+      keys.length,
+      ...keys,
+      this.#token,
+      String(leaseMs),
+      ...ids,
+    )) as number[];
     ids.forEach((id, i) => {
       if (Number(replies[i]) === 1) held.add(id);
     });
@@ -68,26 +89,44 @@ class RedisRowClaims implements RowClaims {
 
   async release(ids: readonly RowId[]): Promise<void> {
     if (ids.length === 0) return;
-    const keys = this.#pairs(ids);
-    await this.#release(keys.length, ...keys, this.#token, '0', '0');
+    const keys = [this.#keys.index, ...this.#pairs(ids)];
+    await this.#release(keys.length, ...keys, this.#token, '0', '0', ...ids);
   }
 
   async finish(ids: readonly RowId[], tombstoneMs: number): Promise<void> {
     if (ids.length === 0) return;
-    const keys = this.#pairs(ids);
-    await this.#release(keys.length, ...keys, this.#token, '1', String(Math.round(tombstoneMs)));
+    const keys = [this.#keys.index, ...this.#pairs(ids)];
+    await this.#release(keys.length, ...keys, this.#token, '1', String(Math.round(tombstoneMs)), ...ids);
   }
 
   async retryLater(id: RowId, attempt: number, delayMs: number, keepMs: number): Promise<void> {
     await this.#retry(
-      2,
+      3,
+      this.#keys.index,
       this.#keys.claim(id),
       this.#keys.retry(id),
       this.#token,
       String(attempt),
       String(Math.round(delayMs)),
       String(Math.round(keepMs)),
+      id,
     );
+  }
+
+  async due(most: number, leaseMs: number): Promise<Map<RowId, number>> {
+    const k = this.#keys;
+    const flat = (await this.#due(
+      1,
+      k.index,
+      this.#token,
+      String(leaseMs),
+      String(most),
+      k.claimPrefix,
+      k.retryPrefix,
+    )) as Array<string | number>;
+    const got = new Map<RowId, number>();
+    for (let i = 0; i + 1 < flat.length; i += 2) got.set(String(flat[i]), Number(flat[i + 1]));
+    return got;
   }
 
   async claimable(ids: readonly RowId[]): Promise<Set<RowId>> {
