@@ -19,33 +19,9 @@ import {
 import { createTestDatabase, serverOptions, type TestDatabase } from '../helpers/mysql.js';
 import { deletePrefix, testRedis } from '../helpers/redis.js';
 import { requireBuild } from '../helpers/daemon.js';
+import { count as countIn, createProbeTables, insertRows } from '../helpers/probe-rows.js';
 
 const ROWS = Number(process.env.STATUS_E2E_ROWS ?? 20_000);
-
-/** The tables the probe-rows watcher works on, and the trigger that records each transition. */
-export async function createProbeTables(db: TestDatabase): Promise<void> {
-  await db.pool.query(
-    "CREATE TABLE probe_rows (id INT PRIMARY KEY, status VARCHAR(16) NOT NULL DEFAULT 'pending', createdAt TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3), KEY (status, id))",
-  );
-  await db.pool.query(
-    'CREATE TABLE probe_calls (n INT AUTO_INCREMENT PRIMARY KEY, rowId INT NOT NULL, instance VARCHAR(64) NOT NULL, attempt INT NOT NULL, at TIMESTAMP(3) NOT NULL, KEY (rowId))',
-  );
-  await db.pool.query(
-    'CREATE TABLE probe_transitions (n INT AUTO_INCREMENT PRIMARY KEY, rowId INT NOT NULL, fromStatus VARCHAR(16), toStatus VARCHAR(16), KEY (rowId))',
-  );
-  await db.pool.query(
-    'CREATE TRIGGER probe_rows_moved AFTER UPDATE ON probe_rows FOR EACH ROW ' +
-      'INSERT INTO probe_transitions (rowId, fromStatus, toStatus) SELECT NEW.id, OLD.status, NEW.status FROM DUAL WHERE NOT (OLD.status <=> NEW.status)',
-  );
-}
-
-/** Inserts pending rows `from`..`to`. */
-export async function insertRows(db: TestDatabase, from: number, to: number): Promise<void> {
-  for (let a = from; a <= to; a += 5000) {
-    const ids = Array.from({ length: Math.min(5000, to - a + 1) }, (_, i) => [a + i]);
-    await db.pool.query('INSERT INTO probe_rows (id) VALUES ?', [ids]);
-  }
-}
 
 /** `iam_watcher_status_rows_total{watcher="probe-rows",outcome="failed"}` of one instance. */
 async function failedCount(i: Instance): Promise<number> {
@@ -54,9 +30,8 @@ async function failedCount(i: Instance): Promise<number> {
   return Number(m?.[1] ?? NaN);
 }
 
-async function count(db: TestDatabase, sql: string): Promise<number> {
-  const [rows] = await db.pool.query<RowDataPacket[]>(sql);
-  return Number(Object.values(rows[0] ?? {})[0] ?? 0);
+function count(db: TestDatabase, sql: string): Promise<number> {
+  return countIn(db.pool, sql);
 }
 
 /** A config of one replica running only probe-rows on `db`. */
@@ -86,7 +61,7 @@ void describe('status watchers, 3 replicas', { timeout: 240_000 }, () => {
   before(async () => {
     requireBuild();
     db = await createTestDatabase();
-    await createProbeTables(db);
+    await createProbeTables(db.pool);
   });
   after(async () => {
     for (const i of live) i.kill('SIGKILL');
@@ -98,7 +73,7 @@ void describe('status watchers, 3 replicas', { timeout: 240_000 }, () => {
   });
 
   void it(`${ROWS} rows end normal exactly once; a SIGKILLed replica's rows are finished by the others within the lease`, async () => {
-    await insertRows(db, 1, ROWS);
+    await insertRows(db.pool, 1, ROWS);
     const keys = { 'sleep-min-ms': 5, 'sleep-max-ms': 20, lease: '3s', 'poll-interval': '500ms' };
     const [a, b, c] = await startAll(
       ['a', 'b', 'c'].map((n) => ({ config: rowsConfig(`st-${n}`, prefix, db.name, keys) })),
@@ -170,7 +145,7 @@ void describe('status watchers: retries, failed rows, pick-up', { timeout: 120_0
   before(async () => {
     requireBuild();
     db = await createTestDatabase();
-    await createProbeTables(db);
+    await createProbeTables(db.pool);
   });
   after(async () => {
     for (const i of live) i.kill('SIGKILL');
@@ -182,7 +157,7 @@ void describe('status watchers: retries, failed rows, pick-up', { timeout: 120_0
   });
 
   void it('retries after the backoff, ends an always-failing row failed, picks up new rows within a poll + 200 ms', async () => {
-    await insertRows(db, 1, 50);
+    await insertRows(db.pool, 1, 50);
     const keys = {
       'fail-ids': '1,2,3',
       'fail-attempts': 2,

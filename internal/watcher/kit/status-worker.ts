@@ -11,6 +11,7 @@ import type { RowClaims, RowId } from '../lock/row-claims.js';
 import { HandlerAbortError } from '../errors.js';
 import { StatusSql } from './status-sql.js';
 import { StatusSettler, type StatusJob } from './status-settle.js';
+import { StatusScan } from './status-scan.js';
 import type { RowHandler, StatusRow, StatusSettings, StatusTable } from './status-spec.js';
 import { StatusCounts, type StatusHooks, type StatusTotals } from './status-counts.js';
 
@@ -39,17 +40,8 @@ export class StatusWorker<O = unknown> {
   readonly #held = new Map<RowId, StatusJob>();
   #queue: StatusJob[] = [];
   #running = 0;
-  #cursor: unknown = undefined;
-  #claimedThisPass = 0;
+  readonly #scan: StatusScan;
   #idleUntilMs = 0;
-  /** The next pass starts at a random key (replicas then work on different parts of the table). */
-  #pickOffset = true;
-  /** This pass started at a random key: at the table's end it goes on from the first key. */
-  #offsetPass = false;
-  /** Rows handled per second, smoothed: how many rows one claim takes (about a second of work). */
-  #rate = 0;
-  #rateMark = { atMs: Date.now(), n: 0 };
-  #lastDueMs = 0;
   /** A pass claimed nothing at least once (`drain()` may end). */
   #wentIdle = false;
   #pumping = false;
@@ -73,6 +65,16 @@ export class StatusWorker<O = unknown> {
       counts: this.#counts,
       held: this.#held,
       wake: () => this.#wake(),
+    });
+    this.#scan = new StatusScan({
+      sql: this.#sql,
+      claims: o.claims,
+      table: o.table,
+      settings: o.settings,
+      logger: o.logger,
+      counts: this.#counts,
+      held: this.#held,
+      enqueue: (id, row, attempt) => this.#enqueue(id, row, attempt),
     });
   }
 
@@ -156,19 +158,13 @@ export class StatusWorker<O = unknown> {
     this.#pumping = true;
     try {
       while (this.#wantMore() && Date.now() >= this.#idleUntilMs) {
-        if (Date.now() - this.#lastDueMs >= this.#o.settings.pollIntervalMs) await this.#fetchDue();
-        const end = await this.#fetch();
+        await this.#scan.dueEach(this.#o.settings.pollIntervalMs);
+        const end = await this.#scan.next();
         this.#startHandlers();
-        if (!end) continue;
-        if (this.#offsetPass) {
-          this.#offsetPass = false;
-          continue;
-        }
-        if (this.#claimedThisPass === 0) {
+        if (end && this.#scan.passEnded() === 'idle') {
           this.#idle();
           break;
         }
-        this.#claimedThisPass = 0;
       }
     } catch (err) {
       this.#o.logger.warn(
@@ -184,25 +180,8 @@ export class StatusWorker<O = unknown> {
   #wantMore(): boolean {
     const s = this.#o.settings;
     // Claim ahead while half a claim's worth is still queued: handlers never wait for a round trip.
-    const low = Math.max(s.concurrency, this.#claimSize() / 2);
+    const low = Math.max(s.concurrency, this.#scan.claimSize() / 2);
     return !this.#stopping && this.#queue.length < low && this.#settler.backlog < s.batchSize * 2;
-  }
-
-  /**
-   * Rows one claim takes: about a second of this replica's work, between `concurrency` and
-   * `batch-size`. Slow handlers then hold few rows ahead (the other replicas get the rest); fast
-   * ones claim whole batches.
-   */
-  #claimSize(): number {
-    const s = this.#o.settings;
-    const now = Date.now();
-    if (now - this.#rateMark.atMs >= 500) {
-      const r =
-        ((this.totals.done + this.totals.retried - this.#rateMark.n) * 1000) / (now - this.#rateMark.atMs);
-      this.#rate = this.#rate === 0 ? r : this.#rate * 0.5 + r * 0.5;
-      this.#rateMark = { atMs: now, n: this.totals.done + this.totals.retried };
-    }
-    return Math.max(s.concurrency, Math.min(s.batchSize, Math.ceil(this.#rate)));
   }
 
   /** A pass claimed nothing: wait one poll interval (the next pass starts from the first key). */
@@ -210,10 +189,7 @@ export class StatusWorker<O = unknown> {
     const ms = this.#o.settings.pollIntervalMs;
     this.#idleUntilMs = Date.now() + ms;
     this.#wentIdle = true;
-    this.#pickOffset = true;
-    this.#offsetPass = false;
-    this.#cursor = undefined;
-    this.#claimedThisPass = 0;
+    this.#scan.restart();
     if (this.#once && this.#held.size === 0) {
       this.#drained?.();
       return;
@@ -224,63 +200,6 @@ export class StatusWorker<O = unknown> {
       this.#idleUntilMs = 0;
       this.#wake();
     }, ms);
-  }
-
-  /** Reads and claims one batch after the cursor. @returns true when the scan reached the table's end. */
-  async #fetch(): Promise<boolean> {
-    const { settings, table, claims } = this.#o;
-    if (this.#cursor === undefined) this.#counts.sampleEach(settings.pollIntervalMs, this.#sql);
-    if (this.#pickOffset) await this.#randomStart();
-    const size = this.#claimSize();
-    const rows = await this.#sql.scan(this.#cursor, size);
-    const end = rows.length < size;
-    this.#cursor = end ? undefined : rows[rows.length - 1]?.[table.key];
-    const fresh = rows.filter((r) => !this.#held.has(String(r[table.key])));
-    if (settings.dryRun) {
-      this.#o.logger.info(
-        { event: 'status.dry-run', keys: fresh.map((r) => r[table.key]) },
-        `dry run: ${fresh.length} row(s) to do; claiming none`,
-      );
-      return true;
-    }
-    if (fresh.length === 0) return end;
-    const got = await claims.claim(
-      fresh.map((r) => String(r[table.key])),
-      settings.leaseMs,
-    );
-    for (const row of fresh) {
-      const id = String(row[table.key]);
-      const attempt = got.get(id);
-      if (attempt !== undefined) this.#enqueue(id, row, attempt);
-    }
-    this.#claimedThisPass += got.size;
-    this.#counts.add('claimed', got.size);
-    return end;
-  }
-
-  /**
-   * Claims the rows that came due (a dead replica's expired claims, retries whose time came) from the
-   * backend's index, once per poll interval: a busy replica finds them without scanning to them.
-   */
-  async #fetchDue(): Promise<void> {
-    const { settings, claims, table } = this.#o;
-    this.#lastDueMs = Date.now();
-    if (settings.dryRun) return;
-    const got = await claims.due(settings.batchSize, settings.leaseMs);
-    const ids = [...got.keys()].filter((id) => !this.#held.has(id));
-    if (ids.length === 0) return;
-    const rows = await this.#sql.byKeys(ids);
-    const found = new Set<RowId>();
-    for (const row of rows) {
-      const id = String(row[table.key]);
-      found.add(id);
-      this.#enqueue(id, row, got.get(id) ?? 1);
-    }
-    this.#claimedThisPass += rows.length;
-    this.#counts.add('claimed', rows.length);
-    // Rows no longer to do (another writer moved them): nothing to handle, the claims go back.
-    const gone = ids.filter((id) => !found.has(id));
-    if (gone.length > 0) await claims.release(gone);
   }
 
   #enqueue(id: RowId, row: StatusRow, attempt: number): void {
@@ -294,15 +213,6 @@ export class StatusWorker<O = unknown> {
     };
     this.#held.set(id, job);
     this.#queue.push(job);
-  }
-
-  /** Starts the pass at a random key of the to-do rows (integer keys only). */
-  async #randomStart(): Promise<void> {
-    this.#pickOffset = false;
-    const r = await this.#sql.keyRange();
-    if (r === undefined || r.max <= r.min) return;
-    this.#cursor = r.min + Math.floor(Math.random() * (r.max - r.min + 1)) - 1;
-    this.#offsetPass = true;
   }
 
   #startHandlers(): void {
