@@ -135,8 +135,14 @@ test('list shows every watcher with its next 5 slots in UTC and in its zone', ()
   const rows = JSON.parse(r.stdout) as ListRow[];
   assert.deepEqual(
     rows.map((w) => w.name),
-    ['clean', 'cleansecret', 'task'],
+    ['clean', 'cleansecret', 'task', 'userinit'],
   );
+  // A status watcher: its table and settings, no slots.
+  const userinit = rows.find((w) => w.name === 'userinit')!;
+  assert.equal(userinit.mode, 'status');
+  assert.deepEqual(userinit.next, []);
+  assert.equal(userinit.status?.table, 'user_init');
+  assert.equal(userinit.status?.['poll-interval'], '1s');
   const clean = rows.find((w) => w.name === 'clean')!;
   assert.equal(clean.mode, 'cron');
   assert.equal(clean.next.length, 5);

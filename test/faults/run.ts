@@ -15,7 +15,16 @@ process.env.FAULTS_PARTS_DIR ??= mkdtempSync(join(tmpdir(), 'iamw-faults-results
 const { FAULTS_DIR, PARTS_DIR, RESULTS_FILE, allRows, renderTable, writeResults } =
   await import('./lib/results.js');
 
-const ORDER = ['bad-input', 'restart', 'redis-outage', 'mariadb-outage', 'clock-jump', 'loop-stall', 'soak'];
+const ORDER = [
+  'bad-input',
+  'restart',
+  'redis-outage',
+  'mariadb-outage',
+  'clock-jump',
+  'loop-stall',
+  'soak',
+  'status-watchers',
+];
 const rank = (f: string): number => {
   const i = ORDER.indexOf(f.replace(/\.test\.ts$/, ''));
   return i < 0 ? ORDER.length : i;
