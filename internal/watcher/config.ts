@@ -37,13 +37,17 @@ export interface WatcherConfig {
 
 /** `watcher.<name>.*` of a status watcher beyond enabled, dry-run and batch-size. */
 export interface StatusConfig {
+  /** Pause after a pass over the table that claimed nothing. */
   readonly pollIntervalMs: number;
+  /** Handlers running at once on this replica. */
   readonly concurrency: number;
+  /** Claim lease; extended every third of it while the row is in hand. */
   readonly leaseMs: number;
   readonly maxAttempts: number;
+  /** First retry delay; doubles per attempt up to {@link backoffMaxMs}. */
   readonly backoffMs: number;
   readonly backoffMaxMs: number;
-  /** 0 = none. */
+  /** Per-row handler timeout; 0 = none. */
   readonly timeoutMs: number;
 }
 

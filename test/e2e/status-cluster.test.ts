@@ -34,6 +34,27 @@ function count(db: TestDatabase, sql: string): Promise<number> {
   return countIn(db.pool, sql);
 }
 
+/** A test database with the probe tables, a key prefix, and the instances to kill at the end. */
+function suite(): { db: () => TestDatabase; prefix: string; live: Instance[] } {
+  let db: TestDatabase | undefined;
+  const prefix = `iamw-e2e-status-${randomBytes(4).toString('hex')}`;
+  const live: Instance[] = [];
+  before(async () => {
+    requireBuild();
+    db = await createTestDatabase();
+    await createProbeTables(db.pool);
+  });
+  after(async () => {
+    for (const i of live) i.kill('SIGKILL');
+    await Promise.all(live.map((i) => i.daemon.exited));
+    await db?.drop();
+    const r = testRedis();
+    await deletePrefix(r, prefix);
+    r.disconnect();
+  });
+  return { db: () => db!, prefix, live };
+}
+
 /** A config of one replica running only probe-rows on `db`. */
 export function rowsConfig(name: string, prefix: string, db: string, keys: WatcherKeys): ClusterConfig {
   const s = serverOptions();
@@ -54,25 +75,11 @@ export function rowsConfig(name: string, prefix: string, db: string, keys: Watch
 }
 
 void describe('status watchers, 3 replicas', { timeout: 240_000 }, () => {
-  let db: TestDatabase;
-  const prefix = `iamw-e2e-status-${randomBytes(4).toString('hex')}`;
-  const live: Instance[] = [];
-
-  before(async () => {
-    requireBuild();
-    db = await createTestDatabase();
-    await createProbeTables(db.pool);
-  });
-  after(async () => {
-    for (const i of live) i.kill('SIGKILL');
-    await Promise.all(live.map((i) => i.daemon.exited));
-    await db.drop();
-    const r = testRedis();
-    await deletePrefix(r, prefix);
-    r.disconnect();
-  });
+  const t = suite();
 
   void it(`${ROWS} rows end normal exactly once; a SIGKILLed replica's rows are finished by the others within the lease`, async () => {
+    const db = t.db();
+    const { prefix, live } = t;
     await insertRows(db.pool, 1, ROWS);
     const keys = { 'sleep-min-ms': 5, 'sleep-max-ms': 20, lease: '3s', 'poll-interval': '500ms' };
     const [a, b, c] = await startAll(
@@ -138,25 +145,11 @@ void describe('status watchers, 3 replicas', { timeout: 240_000 }, () => {
 });
 
 void describe('status watchers: retries, failed rows, pick-up', { timeout: 120_000 }, () => {
-  let db: TestDatabase;
-  const prefix = `iamw-e2e-status-${randomBytes(4).toString('hex')}`;
-  const live: Instance[] = [];
-
-  before(async () => {
-    requireBuild();
-    db = await createTestDatabase();
-    await createProbeTables(db.pool);
-  });
-  after(async () => {
-    for (const i of live) i.kill('SIGKILL');
-    await Promise.all(live.map((i) => i.daemon.exited));
-    await db.drop();
-    const r = testRedis();
-    await deletePrefix(r, prefix);
-    r.disconnect();
-  });
+  const t = suite();
 
   void it('retries after the backoff, ends an always-failing row failed, picks up new rows within a poll + 200 ms', async () => {
+    const db = t.db();
+    const { prefix, live } = t;
     await insertRows(db.pool, 1, 50);
     const keys = {
       'fail-ids': '1,2,3',

@@ -87,6 +87,30 @@ async function allSettled(pool: Pool, timeoutMs: number): Promise<void> {
   );
 }
 
+async function untilNormal(pool: Pool, n: number): Promise<void> {
+  await until(
+    `${n} rows normal`,
+    async () =>
+      (await count(pool, "SELECT COUNT(*) FROM probe_rows WHERE status = 'normal'")) >= n ? true : undefined,
+    30_000,
+  );
+}
+
+/** One row of the fault table. */
+function record(fault: string, checked: string, r: RowsReport, pass: boolean, notes: string): void {
+  recordRow(import.meta.url, {
+    fault,
+    checked,
+    slotsExpected: null,
+    slotsRun: null,
+    doubled: r.transitions - r.normal,
+    missed: r.pending,
+    rowsChecked: ROWS,
+    pass,
+    notes,
+  });
+}
+
 function moved(r: RowsReport): boolean {
   return r.normal === ROWS && r.pending === 0 && r.transitions === ROWS && r.badTransitions === 0;
 }
@@ -126,17 +150,13 @@ test('status watchers: a replica SIGKILLed with rows claimed', async () => {
   const exits = await Promise.all([a!.stop(), b!.stop()]);
   const pass = moved(r) && r.mostCalls <= 2 && twiceByOthers === 0 && exits.every((e) => e.code === 0);
   const notes = `${figures(r)}; rows called twice without the killed replica: ${twiceByOthers}`;
-  recordRow(import.meta.url, {
-    fault: 'status watcher: replica SIGKILLed',
-    checked: 'its rows finished by the others; each row moves once; <= 2 calls, only its rows',
-    slotsExpected: null,
-    slotsRun: null,
-    doubled: r.transitions - r.normal,
-    missed: r.pending,
-    rowsChecked: ROWS,
+  record(
+    'status watcher: replica SIGKILLed',
+    'its rows finished by the others; each row moves once; <= 2 calls, only its rows',
+    r,
     pass,
     notes,
-  });
+  );
   assert.ok(pass, notes);
 });
 
@@ -146,14 +166,7 @@ test('status watchers: Redis killed mid-run and restarted empty', async () => {
     const pool = await database('st_redis');
     const [a, b] = await startAll(configs(['sr-a', 'sr-b'], 'st_redis', KEYS, redis.port));
     live.push(a!, b!);
-    await until(
-      'a third of the rows',
-      async () =>
-        (await count(pool, "SELECT COUNT(*) FROM probe_rows WHERE status = 'normal'")) >= ROWS / 3
-          ? true
-          : undefined,
-      30_000,
-    );
+    await untilNormal(pool, ROWS / 3);
     await redis.halt();
     const downS = Math.min(PROFILE.redisOutageS, 5);
     await sleep(1000); // handlers in hand end, their final UPDATEs wait for Redis
@@ -168,17 +181,13 @@ test('status watchers: Redis killed mid-run and restarted empty', async () => {
     const exits = await Promise.all([a!.stop(), b!.stop()]);
     const pass = moved(r) && callsAtEnd === callsAtMid && exits.every((e) => e.code === 0);
     const notes = `${figures(r)}; handler calls in the last ${downS - 1} s of the outage: ${callsAtEnd - callsAtMid}; all done ${resumeS.toFixed(1)} s after Redis came back`;
-    recordRow(import.meta.url, {
-      fault: `status watcher: Redis down ${downS} s, back empty`,
-      checked: 'nothing claimed while down; resumes by itself; each row moves once',
-      slotsExpected: null,
-      slotsRun: null,
-      doubled: r.transitions - r.normal,
-      missed: r.pending,
-      rowsChecked: ROWS,
+    record(
+      `status watcher: Redis down ${downS} s, back empty`,
+      'nothing claimed while down; resumes by itself; each row moves once',
+      r,
       pass,
       notes,
-    });
+    );
     assert.ok(pass, notes);
   } finally {
     await redis.halt();
@@ -189,14 +198,7 @@ test('status watchers: MariaDB killed mid-run and restarted', async () => {
   const pool = await database('st_maria');
   const [a, b] = await startAll(configs(['sm-a', 'sm-b'], 'st_maria', KEYS));
   live.push(a!, b!);
-  await until(
-    'a third of the rows',
-    async () =>
-      (await count(pool, "SELECT COUNT(*) FROM probe_rows WHERE status = 'normal'")) >= ROWS / 3
-        ? true
-        : undefined,
-    30_000,
-  );
+  await untilNormal(pool, ROWS / 3);
   await mariadb.kill();
   await sleep(3000);
   await mariadb.start();
@@ -206,16 +208,12 @@ test('status watchers: MariaDB killed mid-run and restarted', async () => {
   const exits = await Promise.all([a!.stop(), b!.stop()]);
   const pass = moved(r) && alive && exits.every((e) => e.code === 0);
   const notes = `${figures(r)}; daemons alive throughout: ${alive}`;
-  recordRow(import.meta.url, {
-    fault: 'status watcher: MariaDB killed 3 s',
-    checked: 'failed attempts retried; final UPDATEs kept and written later; each row moves once',
-    slotsExpected: null,
-    slotsRun: null,
-    doubled: r.transitions - r.normal,
-    missed: r.pending,
-    rowsChecked: ROWS,
+  record(
+    'status watcher: MariaDB killed 3 s',
+    'failed attempts retried; final UPDATEs kept and written later; each row moves once',
+    r,
     pass,
     notes,
-  });
+  );
   assert.ok(pass, notes);
 });

@@ -3,23 +3,12 @@
  * random key, so replicas spread out), claims of about a second of work at a time, and, once per poll
  * interval, the rows the backend's index says came due (a dead replica's expired claims, retries).
  */
-import type { Logger } from 'pino';
-import type { RowClaims, RowId } from '../lock/row-claims.js';
-import type { StatusCounts } from './status-counts.js';
-import type { StatusSql } from './status-sql.js';
-import type { StatusJob } from './status-settle.js';
-import type { StatusRow, StatusSettings, StatusTable } from './status-spec.js';
+import type { RowId } from '../lock/row-claims.js';
+import type { StatusParts } from './status-settle.js';
+import type { StatusRow } from './status-spec.js';
 
 /** What a scan works with. */
-export interface ScanDeps {
-  readonly sql: StatusSql;
-  readonly claims: RowClaims;
-  readonly table: StatusTable;
-  readonly settings: StatusSettings;
-  readonly logger: Logger;
-  readonly counts: StatusCounts;
-  /** The worker's rows in hand (never claimed twice). */
-  readonly held: ReadonlyMap<RowId, StatusJob>;
+export interface ScanDeps extends StatusParts {
   /** Hands a claimed row to the worker. */
   enqueue(id: RowId, row: StatusRow, attempt: number): void;
 }

@@ -25,16 +25,20 @@ export interface StatusJob {
   lost?: boolean;
 }
 
-/** What the settler works with. */
-export interface SettlerDeps {
+/** The parts of one worker that its scan and its settler share. */
+export interface StatusParts {
   readonly sql: StatusSql;
   readonly claims: RowClaims;
   readonly table: StatusTable;
   readonly settings: StatusSettings;
   readonly logger: Logger;
   readonly counts: StatusCounts;
-  /** The worker's rows in hand; settled rows leave it. */
+  /** The worker's rows in hand; settled rows leave it, claimed ones join it. */
   readonly held: Map<RowId, StatusJob>;
+}
+
+/** What the settler works with. */
+export interface SettlerDeps extends StatusParts {
   /** Tells the worker that rows left its hands. */
   wake(): void;
 }

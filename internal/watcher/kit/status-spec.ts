@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Pool } from 'mysql2/promise';
+import type { StatusConfig } from '../config.js';
 
 /** A row as the handler gets it: every column of the table, by name. */
 export type StatusRow = Readonly<Record<string, unknown>>;
@@ -53,19 +54,8 @@ export interface HandlerContext<O> {
 export type RowHandler<O> = (row: StatusRow, ctx: HandlerContext<O>) => Promise<void>;
 
 /** The validated settings of one status watcher (`watcher.<name>.*`). */
-export interface StatusSettings {
+export type StatusSettings = StatusConfig & {
   readonly dryRun: boolean;
   /** Rows read and claimed per batch. */
   readonly batchSize: number;
-  readonly pollIntervalMs: number;
-  /** Handlers running at once on this replica. */
-  readonly concurrency: number;
-  /** Claim lease; extended every third of it while the row is in hand. */
-  readonly leaseMs: number;
-  readonly maxAttempts: number;
-  /** First retry delay; doubles per attempt up to {@link backoffMaxMs}. */
-  readonly backoffMs: number;
-  readonly backoffMaxMs: number;
-  /** Per-row handler timeout; 0 = none. */
-  readonly timeoutMs: number;
-}
+};

@@ -10,7 +10,7 @@ import type { Pool } from 'mysql2/promise';
 import type { RowClaims, RowId } from '../lock/row-claims.js';
 import { HandlerAbortError } from '../errors.js';
 import { StatusSql } from './status-sql.js';
-import { StatusSettler, type StatusJob } from './status-settle.js';
+import { StatusSettler, type StatusJob, type StatusParts } from './status-settle.js';
 import { StatusScan } from './status-scan.js';
 import type { RowHandler, StatusRow, StatusSettings, StatusTable } from './status-spec.js';
 import { StatusCounts, type StatusHooks, type StatusTotals } from './status-counts.js';
@@ -56,7 +56,7 @@ export class StatusWorker<O = unknown> {
     this.#o = o;
     this.#sql = new StatusSql(o.db, o.table);
     this.#counts = new StatusCounts(o.watcher, o.claims, o.hooks, o.logger);
-    this.#settler = new StatusSettler({
+    const parts: StatusParts = {
       sql: this.#sql,
       claims: o.claims,
       table: o.table,
@@ -64,18 +64,9 @@ export class StatusWorker<O = unknown> {
       logger: o.logger,
       counts: this.#counts,
       held: this.#held,
-      wake: () => this.#wake(),
-    });
-    this.#scan = new StatusScan({
-      sql: this.#sql,
-      claims: o.claims,
-      table: o.table,
-      settings: o.settings,
-      logger: o.logger,
-      counts: this.#counts,
-      held: this.#held,
-      enqueue: (id, row, attempt) => this.#enqueue(id, row, attempt),
-    });
+    };
+    this.#settler = new StatusSettler({ ...parts, wake: () => this.#wake() });
+    this.#scan = new StatusScan({ ...parts, enqueue: (id, row, attempt) => this.#enqueue(id, row, attempt) });
   }
 
   /** Totals since start (this replica). */

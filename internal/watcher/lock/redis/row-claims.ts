@@ -52,17 +52,21 @@ class RedisRowClaims implements RowClaims {
     return keys;
   }
 
+  /** Calls a per-row script: the index and the rows' keys, then token, lease and the row ids. */
+  async #perRow(
+    call: ScriptCall,
+    rowKeys: string[],
+    leaseMs: number,
+    ids: readonly RowId[],
+  ): Promise<number[]> {
+    const keys = [this.#keys.index, ...rowKeys];
+    return (await call(keys.length, ...keys, this.#token, String(leaseMs), ...ids)) as number[];
+  }
+
   async claim(ids: readonly RowId[], leaseMs: number): Promise<Map<RowId, number>> {
     const got = new Map<RowId, number>();
     if (ids.length === 0) return got;
-    const keys = [this.#keys.index, ...this.#pairs(ids)];
-    const replies = (await this.#claim(
-      keys.length,
-      ...keys,
-      this.#token,
-      String(leaseMs),
-      ...ids,
-    )) as number[];
+    const replies = await this.#perRow(this.#claim, this.#pairs(ids), leaseMs, ids);
     ids.forEach((id, i) => {
       const attempt = Number(replies[i] ?? 0);
       if (attempt > 0) got.set(id, attempt);
@@ -73,14 +77,8 @@ class RedisRowClaims implements RowClaims {
   async extend(ids: readonly RowId[], leaseMs: number): Promise<Set<RowId>> {
     const held = new Set<RowId>();
     if (ids.length === 0) return held;
-    const keys = [this.#keys.index, ...ids.map((id) => this.#keys.claim(id))];
-    const replies = (await this.#extend(
-      keys.length,
-      ...keys,
-      this.#token,
-      String(leaseMs),
-      ...ids,
-    )) as number[];
+    const claimKeys = ids.map((id) => this.#keys.claim(id));
+    const replies = await this.#perRow(this.#extend, claimKeys, leaseMs, ids);
     ids.forEach((id, i) => {
       if (Number(replies[i]) === 1) held.add(id);
     });
