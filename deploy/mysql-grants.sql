@@ -3,6 +3,8 @@
 --   task:        reads user activity, flips `status` (SELECT ... FOR UPDATE needs SELECT + UPDATE)
 --   clean:       reads and deletes old policy_audit rows
 --   cleansecret: reads and deletes expired secrets
+--   userinit:    the example status watcher, off by default: its grant is in sql/user-init.sql with
+--                its table (a grant on a table that does not exist fails)
 -- A new watcher adds the grants of its statements here (test/integration/grants.test.ts runs every
 -- watcher as this account). Setting and restoring a session's isolation level needs no grant.
 GRANT SELECT, UPDATE (`status`) ON `iam`.`user` TO 'iam'@'%';

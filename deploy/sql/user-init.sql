@@ -1,7 +1,10 @@
 -- The table of the example status watcher `userinit` (watcher.userinit.*, off by default).
 -- A row asks for a user's initialisation: it is inserted `pending`; the watcher finds the user in the
 -- IAM `user` table, records it, and sets the row `normal` (or `failed` after max-attempts).
--- The daemon needs SELECT and UPDATE on it (see mysql-grants.sql); it never creates it itself.
+-- The daemon never creates it itself. When you enable the watcher, give the daemon's account:
+--   GRANT SELECT, UPDATE (`status`, `userId`, `initializedAt`) ON `iam`.`user_init` TO 'iam'@'%';
+-- (the handler reads `user`, which mysql-grants.sql already allows). Row claims, attempts and retry
+-- times live in Redis: the table needs no column for them.
 CREATE TABLE IF NOT EXISTS `user_init` (
   `id` bigint(20) unsigned NOT NULL AUTO_INCREMENT,
   `userName` varchar(45) NOT NULL,
