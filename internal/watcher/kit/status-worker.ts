@@ -45,6 +45,8 @@ export class StatusWorker<O = unknown> {
   /** A pass claimed nothing at least once (`drain()` may end). */
   #wentIdle = false;
   #pumping = false;
+  /** The latest pump (stop() waits for it). */
+  #pumped: Promise<void> = Promise.resolve();
   #stopping = false;
   #once = false;
   #pollTimer: NodeJS.Timeout | undefined;
@@ -102,6 +104,8 @@ export class StatusWorker<O = unknown> {
   async stop(timeoutMs: number): Promise<{ abandoned: number }> {
     this.#stopping = true;
     clearTimeout(this.#pollTimer);
+    // A claim under way ends first, so that its rows are given back too.
+    await Promise.race([this.#pumped, new Promise((r) => setTimeout(r, Math.max(1000, timeoutMs)).unref())]);
     const queued = this.#queue.splice(0);
     for (const j of this.#running > 0 ? this.#held.values() : []) {
       if (j.state === 'running') j.ctl.abort(new HandlerAbortError('shutdown', 'the daemon is stopping'));
@@ -118,7 +122,8 @@ export class StatusWorker<O = unknown> {
     }
     await this.#settler.flush();
     const abandoned = this.#running;
-    await this.#giveBack([...this.#held.values()].filter((j) => j.state !== 'running'));
+    // Handlers still running past the timeout are abandoned: their rows go back now, not after a lease.
+    await this.#giveBack([...this.#held.values()]);
     clearInterval(this.#leaseTimer);
     await this.#counts.write(undefined);
     return { abandoned };
@@ -141,7 +146,7 @@ export class StatusWorker<O = unknown> {
   #wake(): void {
     this.#startHandlers();
     if (this.#once && this.#held.size === 0 && this.#wentIdle) this.#drained?.();
-    void this.#pump();
+    if (!this.#pumping) this.#pumped = this.#pump();
   }
 
   async #pump(): Promise<void> {
