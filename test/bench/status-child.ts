@@ -1,8 +1,9 @@
 /**
  * One replica of the status benchmark: drains the `jobs` table of database argv[2] with the status
  * recipe (Redis prefix argv[3], instance argv[4], handler sleep argv[5] ms, concurrency argv[6]), then
- * prints {seconds, done, rssGrowthMB} as JSON. With argv[7] = `latency`, runs until SIGTERM instead
- * and prints the pick-up delays (handler start minus the row's createdAt, ms).
+ * prints {seconds, done, rssGrowthMB, heapGrowthMB} as JSON. With argv[7] = `latency`, runs until
+ * SIGTERM instead and prints the pick-up delays (handler start minus the row's createdAt, ms). The
+ * poll interval is the default 1 s, 100 ms for the latency run (argv[8] overrides).
  */
 import { pino } from 'pino';
 import { StatusWorker } from '../../internal/watcher/kit/status-worker.js';
@@ -10,7 +11,7 @@ import { createRedisRowClaims } from '../../internal/watcher/lock/index.js';
 import { createPool } from '../helpers/mysql.js';
 import { testRedis } from '../helpers/redis.js';
 
-const [dbName = '', prefix = '', instance = 'a', sleepArg = '0', concArg = '4', mode = 'drain'] =
+const [dbName = '', prefix = '', instance = 'a', sleepArg = '0', concArg = '4', mode = 'drain', pollArg] =
   process.argv.slice(2);
 const sleepMs = Number(sleepArg);
 const pool = createPool(dbName);
@@ -18,6 +19,14 @@ const redis = testRedis(undefined, undefined, { commandTimeout: 5000 });
 const delays: number[] = [];
 // RSS after the first 2,000 rows (modules loaded, code warm) to the end: the growth with row count.
 let rssWarm: number | undefined;
+let heapWarm: number | undefined;
+/** The heap after a full collection (node --expose-gc): what the process really keeps. */
+function liveHeap(): number | undefined {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return undefined;
+  gc();
+  return process.memoryUsage().heapUsed;
+}
 const worker = new StatusWorker({
   watcher: 'jobs',
   table: { table: 'jobs', key: 'id', statusColumn: 'status', todo: ['pending'], done: 'normal' },
@@ -29,7 +38,7 @@ const worker = new StatusWorker({
   settings: {
     dryRun: false,
     batchSize: 100,
-    pollIntervalMs: 100,
+    pollIntervalMs: Number(pollArg ?? (mode === 'latency' ? 100 : 1000)),
     concurrency: Number(concArg),
     leaseMs: 30_000,
     maxAttempts: 5,
@@ -50,13 +59,19 @@ if (mode === 'latency') {
   console.log(JSON.stringify({ delays }));
 } else {
   const sampler = setInterval(() => {
-    if (rssWarm === undefined && worker.totals.done >= 2000) rssWarm = process.memoryUsage().rss;
+    if (rssWarm === undefined && worker.totals.done >= 2000) {
+      rssWarm = process.memoryUsage().rss;
+      heapWarm = liveHeap();
+    }
   }, 50);
   const totals = await worker.drain();
   const seconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
   const rssGrowthMB = rssWarm === undefined ? null : (process.memoryUsage().rss - rssWarm) / 2 ** 20;
-  console.log(JSON.stringify({ seconds, done: totals.done, rssGrowthMB }));
+  const heapEnd = liveHeap();
+  const heapGrowthMB =
+    heapWarm === undefined || heapEnd === undefined ? null : (heapEnd - heapWarm) / 2 ** 20;
+  console.log(JSON.stringify({ seconds, done: totals.done, rssGrowthMB, heapGrowthMB }));
 }
 await pool.end();
 redis.disconnect();

@@ -48,26 +48,36 @@ interface Drain {
   seconds: number;
   done: number;
   rssGrowthMB: number | null;
+  heapGrowthMB: number | null;
 }
 
 async function replicas(
   db: string,
   n: number,
   sleepMs: number,
-): Promise<{ rowsPerS: number; done: number; rssGrowthMB: number }> {
+): Promise<{ rowsPerS: number; done: number; rssGrowthMB: number; heapGrowthMB: number }> {
   const prefix = randomPrefix();
   const outs = await Promise.all(
     Array.from({ length: n }, (_, i) =>
-      exec(process.execPath, ['--import', 'tsx', CHILD, db, prefix, `r${i}`, String(sleepMs), '4'], {
-        maxBuffer: 1 << 24,
-      }),
+      exec(
+        process.execPath,
+        ['--expose-gc', '--import', 'tsx', CHILD, db, prefix, `r${i}`, String(sleepMs), '4'],
+        {
+          maxBuffer: 1 << 24,
+        },
+      ),
     ),
   );
   const r = outs.map((o) => JSON.parse(o.stdout.trim().split('\n').pop() ?? '{}') as Drain);
   const done = r.reduce((s, x) => s + x.done, 0);
   // Rows over the longest replica's drain (from its first claim to its end; process start-up aside).
   const seconds = Math.max(...r.map((x) => x.seconds));
-  return { rowsPerS: done / seconds, done, rssGrowthMB: Math.max(...r.map((x) => x.rssGrowthMB ?? 0)) };
+  return {
+    rowsPerS: done / seconds,
+    done,
+    rssGrowthMB: Math.max(...r.map((x) => x.rssGrowthMB ?? 0)),
+    heapGrowthMB: Math.max(...r.map((x) => x.heapGrowthMB ?? 0)),
+  };
 }
 
 async function pickUp(pool: Pool, db: string): Promise<{ p50: number; p99: number; n: number }> {
@@ -133,6 +143,7 @@ export async function runStatusBench(): Promise<unknown> {
       },
       pickUpMs: latency,
       rssGrowthMB: { noop1: one.rssGrowthMB, noop3: three.rssGrowthMB },
+      liveHeapGrowthMB: { noop1: one.heapGrowthMB, noop3: three.heapGrowthMB },
     };
     console.log(`floor (UPDATE ... LIMIT 100 loop): ${result.floorRowsPerS} rows/s`);
     console.log(
@@ -146,7 +157,7 @@ export async function runStatusBench(): Promise<unknown> {
     );
     console.log(`pick-up latency  : p50 ${latency.p50} ms, p99 ${latency.p99} ms (${latency.n} rows)`);
     console.log(
-      `RSS growth       : ${one.rssGrowthMB.toFixed(1)} MB (1 replica), ${three.rssGrowthMB.toFixed(1)} MB (worst of 3)`,
+      `RSS growth       : ${one.rssGrowthMB.toFixed(1)} MB (1 replica), ${three.rssGrowthMB.toFixed(1)} MB (worst of 3); live heap after GC ${one.heapGrowthMB.toFixed(1)} / ${three.heapGrowthMB.toFixed(1)} MB`,
     );
     await mkdir(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
     await writeFile(RESULTS, `${JSON.stringify(result, null, 2)}\n`);

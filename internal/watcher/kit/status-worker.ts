@@ -237,12 +237,16 @@ export class StatusWorker<O = unknown> {
     let error: unknown;
     let ok = false;
     try {
+      let rowLogger: Logger | undefined;
       await this.#o.handle(job.row, {
         watcher,
         instanceId,
         attempt: job.attempt,
         signal: job.ctl.signal,
-        logger: logger.child({ key: job.key }),
+        // Made on first use: most handlers log nothing, and a child per row costs more than a no-op.
+        get logger() {
+          return (rowLogger ??= logger.child({ key: job.key }));
+        },
         db,
         options,
       });
