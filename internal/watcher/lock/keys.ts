@@ -21,27 +21,12 @@ export interface KeyNames {
 export function keyNames(prefix: string): KeyNames {
   const p = prefix === '' || prefix.endsWith(':') ? prefix : `${prefix}:`;
   const tag = (w: string): string => `{${w}}`;
-  // The keys every slot of a watcher names again (its running lease, holder and last-run record)
-  // are made once per watcher: a thousand watchers a second otherwise build and flatten them anew.
-  const ofWatcher = new Map<string, { running: string; holder: string; lastRun: string }>();
-  const fixed = (w: string) => {
-    let k = ofWatcher.get(w);
-    if (k === undefined) {
-      k = {
-        running: `${p}running:${tag(w)}`,
-        holder: `${p}holder:${tag(w)}`,
-        lastRun: `${p}last-run:${tag(w)}`,
-      };
-      ofWatcher.set(w, k);
-    }
-    return k;
-  };
   return {
     slot: (w, ms) => `${p}slot:${tag(w)}:${iso(ms)}`,
     lease: (w, scope) => {
       switch (scope.kind) {
         case 'running':
-          return fixed(w).running;
+          return `${p}running:${tag(w)}`;
         case 'waiting':
           return `${p}waiting:${tag(w)}`;
         case 'slot':
@@ -49,7 +34,7 @@ export function keyNames(prefix: string): KeyNames {
       }
     },
     chain: (w) => `${p}chain:${tag(w)}`,
-    lastRun: (w) => fixed(w).lastRun,
-    holder: (w) => fixed(w).holder,
+    lastRun: (w) => `${p}last-run:${tag(w)}`,
+    holder: (w) => `${p}holder:${tag(w)}`,
   };
 }
