@@ -33,9 +33,12 @@ export class Records {
     this.#advanceChain = defineScript(main.client, ADVANCE_CHAIN);
   }
 
-  /** A run's last-run record as it is stored. */
+  /** A run's last-run record as it is stored (an ok run's also as its watcher's last success). */
   stored(record: LastRunRecord): StoredRecord {
-    return { key: this.keys.lastRun(record.watcher), value: JSON.stringify(record) };
+    const key = this.keys.lastRun(record.watcher);
+    const value = JSON.stringify(record);
+    if (record.result !== 'ok') return { key, value };
+    return { key, value, successKey: this.keys.lastSuccess(record.watcher) };
   }
 
   recordRun(record: LastRunRecord): Promise<void> {
@@ -46,6 +49,14 @@ export class Records {
   lastRun(watcher: string): Promise<LastRunRecord | undefined> {
     return this.health.guard('read-last-run', async () => {
       const v = await this.main.get(this.keys.lastRun(watcher));
+      return v === null ? undefined : (JSON.parse(v) as LastRunRecord);
+    });
+  }
+
+  /** The record of the watcher's last ok run, cluster-wide. */
+  lastSuccess(watcher: string): Promise<LastRunRecord | undefined> {
+    return this.health.guard('read-last-success', async () => {
+      const v = await this.main.get(this.keys.lastSuccess(watcher));
       return v === null ? undefined : (JSON.parse(v) as LastRunRecord);
     });
   }
