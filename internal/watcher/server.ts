@@ -172,7 +172,14 @@ export class PreparedServer {
   });
 
   constructor(private readonly deps: ServerDeps) {
-    this.#metrics = createMetrics(enabledEntries(deps.config, deps.watchers).map((e) => e.watcher.name));
+    this.#metrics = createMetrics(
+      enabledEntries(deps.config, deps.watchers).map((e) => e.watcher.name),
+      {
+        watchers: () =>
+          enabledEntries(this.#watcherConfig ?? deps.config, deps.watchers).map((e) => e.config),
+        coordinator: () => this.#conns?.coordinator,
+      },
+    );
   }
 
   /** The daemon's metrics registry (for `/metrics` and tests). */
