@@ -118,6 +118,19 @@ test('a bad schedule stops with exit 2 naming the watcher and the spec', () => {
   assert.match(r.stderr, /watcher\.task\.schedule: .*/);
 });
 
+test('notify.webhook-url is a secret: validate prints ***, a bad one is exit 2 without its value', () => {
+  const good = runCli(['validate', '--notify.webhook-url', 'https://hooks.example/t/sekret-tok-1']);
+  assert.equal(good.code, 0, good.stderr);
+  assert.match(good.stdout, /webhook-url: "?\*\*\*"?/);
+  assert.ok(!good.stdout.includes('sekret-tok-1'));
+  for (const bad of ['ftp://hooks.example/sekret-tok-2', 'not a url sekret-tok-2']) {
+    const r = runCli(['validate'], { env: { IAM_WATCHER_NOTIFY_WEBHOOK_URL: bad } });
+    assert.equal(r.code, 2, r.stdout);
+    assert.match(r.stderr, /notify\.webhook-url: must be an http:\/\/ or https:\/\/ URL/);
+    assert.ok(!r.stderr.includes('sekret-tok-2'), r.stderr);
+  }
+});
+
 test('a bad @every phase stops with exit 2 naming the key, from a flag or the file', () => {
   for (const [spec, re] of [
     ['@every 1d/25h', /phase 25h must be less than the interval 1d/],

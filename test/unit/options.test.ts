@@ -404,7 +404,13 @@ void describe('keys, view and redaction', () => {
   });
 
   void it('names every secret key for the logger, as YAML and as the config writes it', () => {
-    assert.deepEqual(secretKeyNames(WATCHERS).sort(), ['api-token', 'apiToken', 'password']);
+    assert.deepEqual(secretKeyNames(WATCHERS).sort(), [
+      'api-token',
+      'apiToken',
+      'password',
+      'webhook-url',
+      'webhookUrl',
+    ]);
   });
 
   void it('builds the keys once per watcher list', () => {
