@@ -63,34 +63,32 @@ export function registerScheduleMetrics(
   const schedules = new ScheduleCache();
   const successes = new LastSuccesses(source, clock);
   const seconds = (ms: number): number => ms / 1000;
-  new Gauge({
-    name: 'iam_watcher_previous_slot_timestamp_seconds',
-    help: 'Unix time of the latest slot of the schedule at or before now.',
-    labelNames: ['watcher'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      const now = clock.now();
-      for (const wc of source.watchers()) {
-        const at = schedules.around(wc, now).previousMs;
-        if (at !== undefined) this.set({ watcher: wc.name }, seconds(at));
-      }
-    },
-  });
-  new Gauge({
-    name: 'iam_watcher_next_slot_timestamp_seconds',
-    help: 'Unix time of the next slot of the schedule.',
-    labelNames: ['watcher'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      const now = clock.now();
-      for (const wc of source.watchers()) {
-        const at = schedules.around(wc, now).nextMs;
-        if (at !== undefined) this.set({ watcher: wc.name }, seconds(at));
-      }
-    },
-  });
+  const slotGauge = (name: string, help: string, pick: keyof SlotsAround): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['watcher'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        const now = clock.now();
+        for (const wc of source.watchers()) {
+          const at = schedules.around(wc, now)[pick];
+          if (at !== undefined) this.set({ watcher: wc.name }, seconds(at));
+        }
+      },
+    });
+  };
+  slotGauge(
+    'iam_watcher_previous_slot_timestamp_seconds',
+    'Unix time of the latest slot of the schedule at or before now.',
+    'previousMs',
+  );
+  slotGauge(
+    'iam_watcher_next_slot_timestamp_seconds',
+    'Unix time of the next slot of the schedule.',
+    'nextMs',
+  );
   new Gauge({
     name: 'iam_watcher_last_success_timestamp_seconds',
     help: 'Unix time of the end of the last successful run, cluster-wide (any instance).',

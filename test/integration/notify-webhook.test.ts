@@ -14,6 +14,7 @@ import { createLocalCoordinator } from '../../internal/watcher/lock/index.js';
 import {
   WebhookNotifier,
   type WebhookEvent,
+  type WebhookOptions,
   type WebhookOutcome,
 } from '../../internal/watcher/notify/webhook.js';
 import { Scheduler } from '../../internal/watcher/scheduler/scheduler.js';
@@ -79,11 +80,28 @@ function tally(): { counted: (o: WebhookOutcome) => void; n: Record<WebhookOutco
   return { counted: (o) => (n[o] += 1), n };
 }
 
+/** A notifier posting to `hook`, its outcomes tallied and its log captured; `over` replaces options. */
+function notifierFor(hook: Receiver, over: Partial<WebhookOptions>) {
+  const t = tally();
+  const log = logCapture();
+  const notifier = new WebhookNotifier({
+    url: hook.url,
+    timeoutMs: 2_000,
+    attempts: 3,
+    instanceId: 'i1',
+    logger: log.logger,
+    censor: (s) => s,
+    counted: t.counted,
+    ...over,
+  });
+  return { notifier, n: t.n, text: log.text, logger: log.logger };
+}
+
 void describe('failure webhook (local receiver)', () => {
   it('a real scheduler: one post per failed run, none for ok runs, no secret in the body', async () => {
     const hook = await receiver();
     const secrets = new Secrets(['hunter2-pw', hook.url]);
-    const { logger, text } = logCapture();
+    const { notifier, n: sent, text, logger } = notifierFor(hook, { censor: (s) => secrets.censor(s) });
     let n = 0;
     // Fails every other run, quoting a secret in its error (as a driver error might).
     const flaky: AnyWatcher = {
@@ -98,16 +116,6 @@ void describe('failure webhook (local receiver)', () => {
           : Promise.resolve({});
       },
     };
-    const t = tally();
-    const notifier = new WebhookNotifier({
-      url: hook.url,
-      timeoutMs: 2_000,
-      attempts: 3,
-      instanceId: 'i1',
-      logger,
-      censor: (s) => secrets.censor(s),
-      counted: t.counted,
-    });
     let finishedFailed = 0;
     const scheduler = new Scheduler({
       entries: [{ watcher: flaky, config: watcherConfig('flaky', { schedule: '@every 500ms' }) }],
@@ -129,7 +137,7 @@ void describe('failure webhook (local receiver)', () => {
     assert.ok(failed >= 2, `failed runs: ${failed}`);
     assert.equal(finishedFailed, failed);
     assert.equal(hook.posts.length, failed, 'one post per failed run');
-    assert.equal(t.n.sent, failed);
+    assert.equal(sent.sent, failed);
     for (const p of hook.posts) {
       assert.equal(p.path, '/hooks/tok-3fa9c1');
       assert.equal(p.type, 'application/json');
@@ -149,18 +157,7 @@ void describe('failure webhook (local receiver)', () => {
   it('retries 5xx and 429 with backoff until a 2xx; a 4xx is not retried', async () => {
     const answers = [503, 429, 200, 400];
     const hook = await receiver((n) => answers[n - 1] ?? 200);
-    const t = tally();
-    const { logger, text } = logCapture();
-    const notifier = new WebhookNotifier({
-      url: hook.url,
-      timeoutMs: 2_000,
-      attempts: 4,
-      instanceId: 'i1',
-      logger,
-      censor: (s) => s,
-      counted: t.counted,
-      backoffMs: 50,
-    });
+    const { notifier, n, text } = notifierFor(hook, { attempts: 4, backoffMs: 50 });
     const t0 = performance.now();
     notifier.notify(event('a'));
     notifier.notify(event('b'));
@@ -169,56 +166,35 @@ void describe('failure webhook (local receiver)', () => {
       hook.posts.map((p) => (JSON.parse(p.body) as WebhookEvent).watcher),
       ['a', 'a', 'a', 'b'],
     );
-    assert.deepEqual(t.n, { sent: 1, failed: 1, dropped: 0 });
+    assert.deepEqual(n, { sent: 1, failed: 1, dropped: 0 });
     assert.ok(performance.now() - t0 >= 50 + 100 - 5, 'backoff 50 ms, then 100 ms');
     assert.match(text(), /"event":"notify.webhook-failed","watcher":"b".*"reason":"HTTP 400"/);
   });
 
   it('a receiver that does not answer: each post times out, the retries end, the failure is counted', async () => {
     const hook = await receiver(() => 'hang');
-    const t = tally();
-    const { logger, text } = logCapture();
-    const notifier = new WebhookNotifier({
-      url: hook.url,
-      timeoutMs: 200,
-      attempts: 2,
-      instanceId: 'i1',
-      logger,
-      censor: (s) => s,
-      counted: t.counted,
-      backoffMs: 10,
-    });
+    const { notifier, n, text } = notifierFor(hook, { timeoutMs: 200, attempts: 2, backoffMs: 10 });
     notifier.notify(event('a'));
     await notifier.close(5_000);
     assert.equal(hook.posts.length, 2);
-    assert.deepEqual(t.n, { sent: 0, failed: 1, dropped: 0 });
+    assert.deepEqual(n, { sent: 0, failed: 1, dropped: 0 });
     assert.match(text(), /"reason":"no answer within 200 ms"/);
   });
 
   it('never blocks: a full queue drops and counts new events at once; close abandons the rest', async () => {
     const hook = await receiver(() => 'hang');
-    const t = tally();
-    const notifier = new WebhookNotifier({
-      url: hook.url,
-      timeoutMs: 30_000,
-      attempts: 3,
-      instanceId: 'i1',
-      logger: logCapture().logger,
-      censor: (s) => s,
-      counted: t.counted,
-      queueSize: 2,
-    });
+    const { notifier, n } = notifierFor(hook, { timeoutMs: 30_000, queueSize: 2 });
     const t0 = performance.now();
     for (let i = 0; i < 10; i++) notifier.notify(event(`w${i}`));
     assert.ok(performance.now() - t0 < 50, 'notify returns at once');
     // One in flight, two queued, seven dropped.
-    assert.equal(t.n.dropped, 7);
+    assert.equal(n.dropped, 7);
     const closing = performance.now();
     await notifier.close(200);
     assert.ok(performance.now() - closing < 2_000, 'close is bounded');
-    assert.deepEqual(t.n, { sent: 0, failed: 1, dropped: 9 });
+    assert.deepEqual(n, { sent: 0, failed: 1, dropped: 9 });
     notifier.notify(event('late'));
-    assert.equal(t.n.dropped, 10, 'after close, events are dropped');
+    assert.equal(n.dropped, 10, 'after close, events are dropped');
     assert.equal(hook.posts.length, 1);
   });
 });
