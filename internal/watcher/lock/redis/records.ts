@@ -21,6 +21,7 @@ interface HolderRecord extends LeaseHolder {
 /** Records and reads of one coordinator. */
 export class Records {
   readonly #advanceChain: ScriptCall;
+  readonly #keysOf = new Map<string, { run: string; success: string }>();
 
   constructor(
     /** The main connection's server. */
@@ -35,10 +36,20 @@ export class Records {
 
   /** A run's last-run record as it is stored (an ok run's also as its watcher's last success). */
   stored(record: LastRunRecord): StoredRecord {
-    const key = this.keys.lastRun(record.watcher);
+    const keys = this.#recordKeys(record.watcher);
     const value = JSON.stringify(record);
-    if (record.result !== 'ok') return { key, value };
-    return { key, value, successKey: this.keys.lastSuccess(record.watcher) };
+    if (record.result !== 'ok') return { key: keys.run, value };
+    return { key: keys.run, value, successKey: keys.success };
+  }
+
+  /** A watcher's record keys, built once: a thousand runs a second need not build them each time. */
+  #recordKeys(watcher: string): { run: string; success: string } {
+    let k = this.#keysOf.get(watcher);
+    if (k === undefined) {
+      k = { run: this.keys.lastRun(watcher), success: this.keys.lastSuccess(watcher) };
+      this.#keysOf.set(watcher, k);
+    }
+    return k;
   }
 
   recordRun(record: LastRunRecord): Promise<void> {
