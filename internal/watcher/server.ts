@@ -28,6 +28,12 @@ import { ConfigError, IllegalStateError, StartupError } from './errors.js';
 import { NotReadyError, answerWithin } from '../pkg/retry/wait-ready.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { kebab } from './options/fields.js';
+import { webhookNotifier } from './notify/from-config.js';
+import type { WebhookNotifier } from './notify/webhook.js';
+import { combineHooks } from './scheduler-hooks.js';
+
+/** How long shutdown waits for queued webhook notifications to go out. */
+const WEBHOOK_FLUSH_MS = 5_000;
 
 export interface ServerDeps {
   readonly config: Config;
@@ -190,6 +196,8 @@ export class PreparedServer {
   #stopped: Promise<number> | undefined;
   readonly #startAbort = new AbortController();
   readonly #metrics: Metrics;
+  /** `notify.webhook-url`: undefined when it is empty. */
+  readonly #notifier: WebhookNotifier | undefined;
   /** The latest reloaded config (watcher settings apply; other keys need a restart). */
   #watcherConfig: Config | undefined;
   #resolveDone: (code: number) => void = () => undefined;
@@ -201,13 +209,20 @@ export class PreparedServer {
 
   constructor(private readonly deps: ServerDeps) {
     const enabled = enabledEntries(deps.config, deps.watchers);
+    const scheduled = (c: Config) =>
+      enabledEntries(c, deps.watchers).filter((e) => !isStatusWatcher(e.watcher));
     this.#metrics = createMetrics(
-      enabled.filter((e) => !isStatusWatcher(e.watcher)).map((e) => e.watcher.name),
+      scheduled(deps.config).map((e) => e.watcher.name),
+      {
+        watchers: () => scheduled(this.#watcherConfig ?? deps.config).map((e) => e.config),
+        coordinator: () => this.#conns?.coordinator,
+      },
     );
     this.#statusHooks = createStatusMetrics(
       this.#metrics.registry,
       enabled.filter((e) => isStatusWatcher(e.watcher)).map((e) => e.watcher.name),
     );
+    this.#notifier = webhookNotifier(deps.config, deps.logger, deps.censor, this.#metrics.registry);
   }
 
   /** The daemon's metrics registry (for `/metrics` and tests). */
@@ -258,7 +273,10 @@ export class PreparedServer {
       dbConnectionLimit: config.mysql.maxOpenConnections,
       logger,
       instanceId: config.instanceId,
-      hooks: this.#metrics.hooks,
+      hooks:
+        this.#notifier === undefined
+          ? this.#metrics.hooks
+          : combineHooks(this.#metrics.hooks, this.#notifier.hooks),
       ...(this.deps.censor === undefined ? {} : { censor: this.deps.censor }),
     });
     this.#scheduler.start();
@@ -338,6 +356,7 @@ export class PreparedServer {
           abandoned = (sched?.abandoned ?? 0) + (status?.abandoned ?? 0);
         },
       },
+      { name: 'notify', run: () => this.#notifier?.close(WEBHOOK_FLUSH_MS) },
       { name: 'connections', run: () => this.#conns?.close() },
       { name: 'health', run: () => this.#health?.close() },
     ];

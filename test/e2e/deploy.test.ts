@@ -44,7 +44,10 @@ const METRICS = new Set([
   'iam_watcher_slots_missed_total',
   'iam_watcher_lease_lost_total',
   'iam_watcher_last_success_timestamp_seconds',
+  'iam_watcher_previous_slot_timestamp_seconds',
+  'iam_watcher_next_slot_timestamp_seconds',
   'iam_watcher_rows_affected_total',
+  'iam_watcher_webhook_posts_total',
 ]);
 
 /** Temporary directories of this file, removed when it ends. */
@@ -652,10 +655,13 @@ void test('prometheus alerts: well-formed rules on the daemon metrics, covering 
       exprs.some((e) => re.test(e)),
       `no alert on ${what}`,
     );
+  // One rule for every schedule: two gaps of the watcher's own schedule, no fixed period.
   covers(
-    /time\(\)\s*-[\s\S]*iam_watcher_last_success_timestamp_seconds[\s\S]*>\s*2\s*\*\s*86400/,
+    /time\(\)\s*-[\s\S]*iam_watcher_last_success_timestamp_seconds[\s\S]*>[\s\S]*2\s*\*[\s\S]*iam_watcher_next_slot_timestamp_seconds[\s\S]*-\s*iam_watcher_previous_slot_timestamp_seconds/,
     'no recent success',
   );
+  assert.ok(!exprs.some((e) => /86400|\[2d\]|\[3d\]/.test(e) && /last_success/.test(e)), 'a fixed period');
+  covers(/result="failed"[\s\S]*>=\s*3[\s\S]*unless[\s\S]*result="ok"/, 'a failure streak');
   covers(/iam_watcher_runs_total\{[^}]*result="failed"/, 'failing runs');
   covers(/iam_watcher_slots_skipped_total\{[^}]*reason="backend-unavailable"/, 'backend unavailable');
   covers(/iam_watcher_lease_lost_total/, 'lost leases');
@@ -665,6 +671,26 @@ void test('prometheus alerts: well-formed rules on the daemon metrics, covering 
   if (!promtool) return t.skip('promtool is not installed: PromQL syntax not checked');
   const r = run(promtool, ['check', 'rules', ALERTS]);
   assert.equal(r.code, 0, r.out);
+});
+
+void test("prometheus alerts: promtool runs the rules' tests (staleness by schedule, failure streak)", (t) => {
+  const promtool = which('promtool');
+  if (!promtool) return t.skip('promtool is not installed (test/services/ensure.sh installs it)');
+  const tests = join(DEPLOY, 'prometheus/alerts.test.yaml');
+  const r = run(promtool, ['test', 'rules', tests]);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /SUCCESS/);
+  // The cases the acceptance names are in the file: an hourly watcher 3 h stale fires, a daily one
+  // 20 h stale does not.
+  const text = readFileSync(tests, 'utf8');
+  assert.match(
+    text,
+    /watcher="hourly"[\s\S]*eval_time: 4h\n\s+alertname: IamWatcherNoRecentSuccess\n\s+exp_alerts:\n\s+- exp_labels/,
+  );
+  assert.match(
+    text,
+    /watcher="daily"[\s\S]*eval_time: 26h\n\s+alertname: IamWatcherNoRecentSuccess\n\s+exp_alerts: \[\]/,
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------

@@ -61,7 +61,11 @@ void describe('Redis coordinator scripts (real Redis)', () => {
     await suite.admin.set(`${p}running:{b}`, 'theirs');
     const reply = await run(
       RELEASE,
-      [`${p}running:{a}`, `${p}last-run:{a}`, `${p}running:{b}`, `${p}last-run:{b}`, `${p}x`, `${p}x`],
+      [
+        ...[`${p}running:{a}`, `${p}last-run:{a}`, `${p}last-run:{a}`],
+        ...[`${p}running:{b}`, `${p}last-run:{b}`, `${p}last-run:{b}`],
+        ...[`${p}x`, `${p}x`, `${p}x`],
+      ],
       ['mine', '{"a":1}', 'mine', '{"b":1}', '', ''],
     );
     assert.deepEqual(reply, [1, 0, 0]);
@@ -70,6 +74,22 @@ void describe('Redis coordinator scripts (real Redis)', () => {
     assert.equal(await suite.admin.get(`${p}last-run:{a}`), '{"a":1}');
     assert.equal(await suite.admin.get(`${p}last-run:{b}`), '{"b":1}');
     assert.equal(await suite.admin.exists(`${p}x`), 0, 'no token, no record: nothing written');
+  });
+
+  void test('RELEASE: an item naming a last-success key stores the record there too; others leave it', async () => {
+    const { p, run } = setup();
+    await suite.admin.set(`${p}running:{a}`, 'mine');
+    const ok = [`${p}running:{a}`, `${p}last-run:{a}`, `${p}last-success:{a}`];
+    assert.deepEqual(await run(RELEASE, ok, ['mine', '{"result":"ok"}']), [1]);
+    assert.equal(await suite.admin.get(`${p}last-success:{a}`), '{"result":"ok"}');
+    // A failed run's record (no last-success key): the last success stays the ok one.
+    const failed = [`${p}running:{a}`, `${p}last-run:{a}`, `${p}last-run:{a}`];
+    assert.deepEqual(await run(RELEASE, failed, ['', '{"result":"failed"}']), [0]);
+    assert.equal(await suite.admin.get(`${p}last-run:{a}`), '{"result":"failed"}');
+    assert.equal(await suite.admin.get(`${p}last-success:{a}`), '{"result":"ok"}');
+    // A release without a record writes no last success even when the key is named.
+    await run(RELEASE, [`${p}running:{b}`, `${p}running:{b}`, `${p}last-success:{b}`], ['t', '']);
+    assert.equal(await suite.admin.exists(`${p}last-success:{b}`), 0);
   });
 
   void test('EXTEND: resets the TTL of a key holding the token, only', async () => {

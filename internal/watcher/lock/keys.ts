@@ -13,6 +13,8 @@ export interface KeyNames {
   lease(watcher: string, scope: LeaseScope): string;
   chain(watcher: string): string;
   lastRun(watcher: string): string;
+  /** The last-run record of the watcher's last ok run (written with the run's record). */
+  lastSuccess(watcher: string): string;
   /** Who took the watcher's latest run lease (read together with that lease key). */
   holder(watcher: string): string;
 }
@@ -35,6 +37,7 @@ export function keyNames(prefix: string): KeyNames {
     },
     chain: (w) => `${p}chain:${tag(w)}`,
     lastRun: (w) => `${p}last-run:${tag(w)}`,
+    lastSuccess: (w) => `${p}last-success:${tag(w)}`,
     holder: (w) => `${p}holder:${tag(w)}`,
   };
 }

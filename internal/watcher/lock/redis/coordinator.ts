@@ -115,6 +115,7 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
     recordRun: (record) => records.recordRun(record),
     finishRuns,
     lastRun: (watcher) => records.lastRun(watcher),
+    lastSuccess: (watcher) => records.lastSuccess(watcher),
     holder: (watcher) => records.holder(watcher),
     close: () => keeper.close(),
   };

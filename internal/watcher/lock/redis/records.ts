@@ -21,6 +21,7 @@ interface HolderRecord extends LeaseHolder {
 /** Records and reads of one coordinator. */
 export class Records {
   readonly #advanceChain: ScriptCall;
+  readonly #keysOf = new Map<string, { run: string; success: string }>();
 
   constructor(
     /** The main connection's server. */
@@ -33,9 +34,22 @@ export class Records {
     this.#advanceChain = defineScript(main.client, ADVANCE_CHAIN);
   }
 
-  /** A run's last-run record as it is stored. */
+  /** A run's last-run record as it is stored (an ok run's also as its watcher's last success). */
   stored(record: LastRunRecord): StoredRecord {
-    return { key: this.keys.lastRun(record.watcher), value: JSON.stringify(record) };
+    const keys = this.#recordKeys(record.watcher);
+    const value = JSON.stringify(record);
+    if (record.result !== 'ok') return { key: keys.run, value };
+    return { key: keys.run, value, successKey: keys.success };
+  }
+
+  /** A watcher's record keys, built once: a thousand runs a second need not build them each time. */
+  #recordKeys(watcher: string): { run: string; success: string } {
+    let k = this.#keysOf.get(watcher);
+    if (k === undefined) {
+      k = { run: this.keys.lastRun(watcher), success: this.keys.lastSuccess(watcher) };
+      this.#keysOf.set(watcher, k);
+    }
+    return k;
   }
 
   recordRun(record: LastRunRecord): Promise<void> {
@@ -46,6 +60,14 @@ export class Records {
   lastRun(watcher: string): Promise<LastRunRecord | undefined> {
     return this.health.guard('read-last-run', async () => {
       const v = await this.main.get(this.keys.lastRun(watcher));
+      return v === null ? undefined : (JSON.parse(v) as LastRunRecord);
+    });
+  }
+
+  /** The record of the watcher's last ok run, cluster-wide. */
+  lastSuccess(watcher: string): Promise<LastRunRecord | undefined> {
+    return this.health.guard('read-last-success', async () => {
+      const v = await this.main.get(this.keys.lastSuccess(watcher));
       return v === null ? undefined : (JSON.parse(v) as LastRunRecord);
     });
   }

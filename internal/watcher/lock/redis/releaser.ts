@@ -11,6 +11,8 @@ import type { LockServer } from './servers.js';
 export interface StoredRecord {
   readonly key: string;
   readonly value: string;
+  /** Where the record is also stored as the watcher's last success (ok runs only). */
+  readonly successKey?: string | undefined;
 }
 
 /** A key to delete where it still holds `token` (`''` = delete nothing), and a record to store. */
@@ -71,7 +73,8 @@ export class Releaser {
 /** The RELEASE item of a release (see scripts/release.ts), with its record when `withRecord`. */
 function item(r: Release, withRecord: boolean): ScriptItem {
   const record = withRecord ? r.record : undefined;
-  if (record === undefined) return { keys: [r.key, r.key], args: [r.token, ''] };
-  if (r.token === '') return { keys: [record.key, record.key], args: ['', record.value] };
-  return { keys: [r.key, record.key], args: [r.token, record.value] };
+  if (record === undefined) return { keys: [r.key, r.key, r.key], args: [r.token, ''] };
+  const success = record.successKey ?? record.key;
+  if (r.token === '') return { keys: [record.key, record.key, success], args: ['', record.value] };
+  return { keys: [r.key, record.key, success], args: [r.token, record.value] };
 }
