@@ -71,13 +71,15 @@ export interface LastRunRecord {
   /** The slot the run served (ms since the epoch). */
   readonly slotMs: number;
   readonly instance: string;
-  readonly result: 'ok' | 'failed' | 'aborted';
+  readonly result: 'ok' | 'failed' | 'aborted' | 'timeout';
   readonly startedMs: number;
   readonly durationMs: number;
   readonly counts: Readonly<Record<string, number | boolean | string>>;
   readonly error?: string;
-  /** True for `iam-watcher run <watcher>` (not a scheduled slot). */
+  /** True for `iam-watcher run <watcher>` and `trigger` (not a scheduled slot). */
   readonly manual?: boolean;
+  /** The attempt within its slot, when the watcher retries (`retry.attempts` above 1). */
+  readonly attempt?: number;
 }
 
 /** The instance holding a watcher's run lease, as `status` shows it. */

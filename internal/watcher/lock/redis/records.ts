@@ -29,13 +29,23 @@ export class Records {
     private readonly keys: KeyNames,
     private readonly releaser: Releaser,
     private readonly health: BackendHealth,
+    /** `history.*`: how the run history is bounded. */
+    private readonly history: { readonly size: number; readonly maxAgeMs: number },
   ) {
     this.#advanceChain = defineScript(main.client, ADVANCE_CHAIN);
   }
 
   /** A run's last-run record as it is stored. */
   stored(record: LastRunRecord): StoredRecord {
-    return { key: this.keys.lastRun(record.watcher), value: JSON.stringify(record) };
+    return {
+      key: this.keys.lastRun(record.watcher),
+      value: JSON.stringify(record),
+      history: {
+        key: this.keys.history(record.watcher),
+        size: this.history.size,
+        ttlMs: this.history.maxAgeMs,
+      },
+    };
   }
 
   recordRun(record: LastRunRecord): Promise<void> {
