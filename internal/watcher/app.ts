@@ -229,9 +229,12 @@ function validateCommand(root: Command, s: Session, withConfig: WithConfig): Com
 function listCommand(root: Command, s: Session, withConfig: WithConfig): Command {
   const list = root.command('list').description('list the watchers with their schedules and next 5 slots');
   const load = withConfig(list);
-  list.option('--json', 'print JSON').action(() => {
+  list.option('--json', 'print JSON').action(async () => {
     const json = list.opts<{ json?: boolean }>().json === true;
-    s.stdout(listWatchers(load(), s.watchers, new Date(), json));
+    const config = load();
+    const { pausedForList } = await import('./control-actions.js');
+    const paused = await pausedForList(config, s.stderr);
+    s.stdout(listWatchers(config, s.watchers, new Date(), json, paused));
     s.code = 0;
   });
   return list;

@@ -15,6 +15,7 @@ import {
   nextReply,
   pushTrigger,
   readHistory,
+  readPaused,
   setPaused,
   withdrawTrigger,
   type HistoryEntry,
@@ -60,6 +61,23 @@ export async function withRedis<T>(config: Config, fn: (redis: RedisLike) => Pro
     return await fn(handle.client);
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * The paused watchers for `list`, which works without Redis: with `lock.backend: local` there are
+ * none, and when Redis does not answer `warn` says that the pause state is not shown.
+ */
+export async function pausedForList(
+  config: Config,
+  warn: (text: string) => void,
+): Promise<ReadonlyMap<string, PauseRecord>> {
+  if (config.lock.backend !== 'redis') return new Map();
+  try {
+    return await withRedis(config, (r) => readPaused(r, config.lock.keyPrefix));
+  } catch (err) {
+    warn(`iam-watcher: paused state not shown: ${err instanceof Error ? err.message : String(err)}\n`);
+    return new Map();
   }
 }
 
