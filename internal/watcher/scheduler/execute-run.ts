@@ -11,6 +11,7 @@ import type { WatcherConfig } from '../config.js';
 import type { LastRunRecord, Lease } from '../lock/coordinator.js';
 import { iso } from '../../pkg/clock/iso.js';
 import { LazyAbort } from '../../pkg/abort/lazy-abort.js';
+import type { TimerHandle } from '../../pkg/clock/clock.js';
 import { runCounts } from '../watcher/registry.js';
 import type { AnyWatcher, RunContext, RunCounts, RunSettings } from '../watcher/registry.js';
 import type { InFlight, SchedulerContext } from './context.js';
@@ -177,13 +178,13 @@ class Run implements InFlight {
   #unwatch: () => void = () => undefined;
 
   /** Set when `timeout` aborted the run (see {@link armTimeout}). */
-  timer: NodeJS.Timeout | undefined;
+  timer: TimerHandle | undefined;
   timedOut = false;
 
   /** The watcher's promise settled: queue the bookkeeping for the end of this turn. */
   end(settled: RunResult, counts: RunCounts | void, failure: unknown): void {
     this.#ended = true;
-    clearTimeout(this.timer);
+    if (this.timer !== undefined) this.ctx.clock.clearTimeout(this.timer);
     const result = this.timedOut && settled !== 'ok' ? 'timeout' : settled;
     this.endedMs = this.ctx.clock.now();
     this.result = result;
@@ -272,7 +273,7 @@ class Run implements InFlight {
  */
 function armTimeout(run: Run, timeoutMs: number | undefined): void {
   if (timeoutMs === undefined || timeoutMs <= 0) return;
-  run.timer = setTimeout(() => {
+  run.timer = run.ctx.clock.setTimeout(() => {
     run.timedOut = true;
     run.context.abort(
       new WatcherError(
@@ -281,7 +282,6 @@ function armTimeout(run: Run, timeoutMs: number | undefined): void {
       ),
     );
   }, timeoutMs);
-  run.timer.unref();
 }
 
 /**
