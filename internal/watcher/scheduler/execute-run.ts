@@ -178,7 +178,7 @@ class Run implements InFlight {
   #unwatch: () => void = () => undefined;
 
   /** Set when `timeout` aborted the run (see {@link armTimeout}). */
-  timer: TimerHandle | undefined;
+  timer: TimerHandle;
   timedOut = false;
 
   /** The watcher's promise settled: queue the bookkeeping for the end of this turn. */
