@@ -122,6 +122,8 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
     chainEnd: (watcher) => records.chainEnd(watcher),
     advanceChain: (watcher, expectedMs, endMs) => records.advanceChain(watcher, expectedMs, endMs),
     recordRun: (record) => records.recordRun(record),
+    recordSkipped: (watcher, slotMs, instance, reason) =>
+      records.recordSkipped(watcher, slotMs, instance, reason),
     finishRuns,
     lastRun: (watcher) => records.lastRun(watcher),
     holder: (watcher) => records.holder(watcher),
