@@ -35,6 +35,11 @@ export interface ActionResult {
 
 /** How long `trigger` waits for a replica to take its request. */
 export const TRIGGER_ACCEPT_MS = 3_000;
+/**
+ * How long `trigger` waits for a sign of life from the replica running the watcher (it says
+ * `running` every 2 s): after that the replica is taken for dead, the run with it.
+ */
+export const TRIGGER_SILENCE_MS = 10_000;
 const REPLY_POLL_MS = 100;
 
 /** Refuses commands that need the shared backend when it is local (exit 2). */
@@ -197,7 +202,16 @@ export async function triggerWatcher(
     }
     // Taken just as the wait ended: its answer is on the way.
     reply ??= await waitReply(r, prefix, id, TRIGGER_ACCEPT_MS);
-    if (reply?.state === 'accepted' && !opts.noWait) reply = await waitReply(r, prefix, id, Infinity);
+    if (reply?.state === 'accepted' && !opts.noWait) {
+      do reply = await waitReply(r, prefix, id, TRIGGER_SILENCE_MS);
+      while (reply?.state === 'running');
+      if (reply === undefined) {
+        return {
+          text: `the replica running watcher "${watcher}" stopped answering for ${TRIGGER_SILENCE_MS / 1000} s (did it stop?); see status and history\n`,
+          code: 1,
+        };
+      }
+    }
     return describe(watcher, reply);
   });
 }
@@ -221,6 +235,7 @@ function describe(watcher: string, reply: TriggerReply | undefined): ActionResul
   if (reply === undefined) return { text: `the trigger of watcher "${watcher}" got no answer\n`, code: 1 };
   switch (reply.state) {
     case 'accepted':
+    case 'running':
       return {
         text: `${JSON.stringify({ watcher, state: 'accepted', instance: reply.instance })}\n`,
         code: 0,

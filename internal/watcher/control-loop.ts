@@ -25,6 +25,8 @@ import { WatcherError } from './errors.js';
 export const POLL_MS = 250;
 /** A request older than this when taken is dropped: its CLI has given up waiting for a replica. */
 export const TRIGGER_MAX_AGE_MS = 10_000;
+/** While a triggered run goes, the replica says so this often (the CLI gives up after silence). */
+export const TRIGGER_HEARTBEAT_MS = 2_000;
 
 /** What the loop works with. */
 export interface ControlLoopDeps {
@@ -182,7 +184,13 @@ export class ControlLoop {
     }
     logger.info(fields, `trigger: running watcher "${req.watcher}" now`);
     this.#reply(req, { state: 'accepted', instance: instanceId });
-    void scheduler.runNow(req.watcher, { dryRun: req.dryRun }).then(
+    const heartbeat = setInterval(
+      () => this.#reply(req, { state: 'running', instance: instanceId }),
+      TRIGGER_HEARTBEAT_MS,
+    );
+    const running = scheduler.runNow(req.watcher, { dryRun: req.dryRun });
+    void running.finally(() => clearInterval(heartbeat)).catch(() => undefined);
+    void running.then(
       (r) => {
         const reply: TriggerReply =
           r.result === 'skipped'

@@ -540,16 +540,17 @@ void describe('Scheduler (manual clock, local coordinator)', () => {
       await h.scheduler.stop(100);
     });
 
-    void test('retry: a slot that fails once runs again after the backoff, ok on attempt 2', async () => {
-      const h = harness(
-        [
-          {
-            config: config('a', { schedule: '@every 10s', retryAttempts: 2, retryBackoffMs: 500 }),
-            failFirst: 1,
-          },
-        ],
-        { start: T0 + 9_500 },
+    /** A watcher on `@every 10s` whose first `failFirst` runs fail, started just before a slot. */
+    const retrying = (retryAttempts: number, retryBackoffMs: number, failFirst: number): Harness =>
+      harness(
+        [{ config: config('a', { schedule: '@every 10s', retryAttempts, retryBackoffMs }), failFirst }],
+        {
+          start: T0 + 9_500,
+        },
       );
+
+    void test('retry: a slot that fails once runs again after the backoff, ok on attempt 2', async () => {
+      const h = retrying(2, 500, 1);
       h.scheduler.start();
       await h.clock.advance(2_000);
       assert.deepEqual(
@@ -569,15 +570,7 @@ void describe('Scheduler (manual clock, local coordinator)', () => {
     });
 
     void test('retry: no attempt starts at or after the next slot', async () => {
-      const h = harness(
-        [
-          {
-            config: config('a', { schedule: '@every 10s', retryAttempts: 3, retryBackoffMs: 6_000 }),
-            failFirst: 5,
-          },
-        ],
-        { start: T0 + 9_500 },
-      );
+      const h = retrying(3, 6_000, 5);
       h.scheduler.start();
       await h.clock.advance(7_000);
       // Attempt 2 at +6 s; attempt 3 would start 12 s after that, past the next slot: none.

@@ -41,6 +41,8 @@ export interface TriggerRequest {
 /** A replica's answer to a trigger request. */
 export type TriggerReply =
   | { readonly state: 'accepted'; readonly instance: string }
+  /** Sent every few seconds while the run goes: the replica is alive. */
+  | { readonly state: 'running'; readonly instance: string }
   | { readonly state: 'refused'; readonly instance: string; readonly reason: string }
   | {
       readonly state: 'done';
