@@ -662,7 +662,7 @@ void test('prometheus alerts: well-formed rules on the daemon metrics, covering 
     'no recent success',
   );
   assert.ok(!exprs.some((e) => /86400|\[2d\]|\[3d\]/.test(e) && /last_success/.test(e)), 'a fixed period');
-  covers(/result="failed"[\s\S]*>=\s*3[\s\S]*unless[\s\S]*result="ok"/, 'a failure streak');
+  covers(/result=~"failed\|timeout"[\s\S]*>=\s*3[\s\S]*unless[\s\S]*result="ok"/, 'a failure streak');
   covers(/iam_watcher_runs_total\{[^}]*result="failed"/, 'failing runs');
   covers(/iam_watcher_slots_skipped_total\{[^}]*reason="backend-unavailable"/, 'backend unavailable');
   covers(/iam_watcher_lease_lost_total/, 'lost leases');
