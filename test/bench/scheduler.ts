@@ -253,7 +253,7 @@ const starters: Record<Engine, Starter> = {
             `${prefix}last-success:{w${w}}`,
             `${prefix}history:{w${w}}`,
           );
-          args.push(tokens[w]!, JSON.stringify(record), '=', '100', '2419200000');
+          args.push(tokens[w]!, JSON.stringify(record), '=');
         }
         ends.push(call('benchOps', keys, args));
       }

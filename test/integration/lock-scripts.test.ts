@@ -66,11 +66,7 @@ void describe('Redis coordinator scripts (real Redis)', () => {
         ...[`${p}running:{b}`, `${p}last-run:{b}`, `${p}last-run:{b}`, `${p}history:{b}`],
         ...[`${p}x`, `${p}x`, `${p}x`, `${p}x`],
       ],
-      [
-        ...['mine', '{"a":1}', '', '0', '0'],
-        ...['mine', '{"b":1}', '=', '100', '60000'],
-        ...['', '', '', '0', '0'],
-      ],
+      [...['mine', '{"a":1}', ''], ...['mine', '{"b":1}', '100:60000:='], ...['', '', '']],
     );
     assert.deepEqual(reply, [1, 0, 0]);
     assert.equal(await suite.admin.exists(`${p}running:{a}`), 0);
@@ -86,18 +82,23 @@ void describe('Redis coordinator scripts (real Redis)', () => {
     const { p, run } = setup();
     const h = `${p}history:{w}`;
     const keys = [`${p}running:{w}`, `${p}last-run:{w}`, `${p}last-run:{w}`, h];
-    for (let i = 1; i <= 5; i++) await run(RELEASE, keys, ['', `{"n":${i}}`, '=', '3', '60000']);
+    for (let i = 1; i <= 5; i++) await run(RELEASE, keys, ['', `{"n":${i}}`, '3:60000:=']);
     // A skipped slot: an entry of its own, the last-run record untouched.
-    await run(RELEASE, keys, ['', '', '{"skip":1}', '3', '60000']);
+    await run(RELEASE, keys, ['', '', '3:60000:{"skip":1}']);
     assert.deepEqual(await suite.admin.lrange(h, 0, -1), ['{"skip":1}', '{"n":5}', '{"n":4}']);
     assert.equal(await suite.admin.get(`${p}last-run:{w}`), '{"n":5}');
     const ttl = await suite.admin.pttl(h);
     assert.ok(ttl > 50_000 && ttl <= 60_000, `history expiry ${ttl}`);
+    // The default bounds need no prefix: `=` alone.
+    const d = `${p}history:{d}`;
+    await run(RELEASE, [`${p}running:{d}`, `${p}last-run:{d}`, `${p}last-run:{d}`, d], ['', '{"d":1}', '=']);
+    assert.deepEqual(await suite.admin.lrange(d, 0, -1), ['{"d":1}']);
+    assert.ok((await suite.admin.pttl(d)) > 27 * 24 * 3600 * 1000, 'the default expiry is 4 weeks');
   });
 
   void test('RELEASE: an item naming a last-success key stores the record there too; others leave it', async () => {
     const { p, run } = setup();
-    const none = ['', '0', '0'];
+    const none = [''];
     await suite.admin.set(`${p}running:{a}`, 'mine');
     const ok = [`${p}running:{a}`, `${p}last-run:{a}`, `${p}last-success:{a}`, `${p}last-run:{a}`];
     assert.deepEqual(await run(RELEASE, ok, ['mine', '{"result":"ok"}', ...none]), [1]);

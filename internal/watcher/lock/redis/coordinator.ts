@@ -28,6 +28,7 @@ import { Records } from './records.js';
 import { Releaser, type StoredRecord } from './releaser.js';
 import { LockServer } from './servers.js';
 import { Tokens } from './tokens.js';
+import { DEFAULT_HISTORY_SIZE, DEFAULT_HISTORY_TTL_MS } from './scripts/release.js';
 
 export type { RedisLike } from './batcher.js';
 
@@ -64,7 +65,7 @@ export interface RedisCoordinatorOptions {
   readonly history?: { readonly size: number; readonly maxAgeMs: number };
 }
 
-const DEFAULT_HISTORY = { size: 100, maxAgeMs: 28 * 24 * 3600 * 1000 };
+const DEFAULT_HISTORY = { size: DEFAULT_HISTORY_SIZE, maxAgeMs: DEFAULT_HISTORY_TTL_MS };
 
 /** Creates the Redis coordinator. */
 export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordinator {

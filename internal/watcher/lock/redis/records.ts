@@ -10,6 +10,7 @@ import { defineScript, type ScriptCall } from './batcher.js';
 import { answersOfQuorum, poll } from './quorum.js';
 import type { HistoryPush, Releaser, StoredRecord } from './releaser.js';
 import { ADVANCE_CHAIN } from './scripts/advance-chain.js';
+import { historyPushArg } from './scripts/release.js';
 import type { LockServer } from './servers.js';
 import { holderOf } from './tokens.js';
 
@@ -53,8 +54,7 @@ export class Records {
     if (k === undefined) {
       const history = {
         key: this.keys.history(watcher),
-        size: this.history.size,
-        ttlMs: this.history.maxAgeMs,
+        arg: historyPushArg(this.history.size, this.history.maxAgeMs),
       };
       k = { run: this.keys.lastRun(watcher), success: this.keys.lastSuccess(watcher), history };
       this.#keysOf.set(watcher, k);
@@ -74,7 +74,8 @@ export class Records {
       counts: {},
     };
     const keys = this.#recordKeys(watcher);
-    const history = { ...keys.history, entry: JSON.stringify(entry) };
+    const arg = historyPushArg(this.history.size, this.history.maxAgeMs, JSON.stringify(entry));
+    const history = { key: keys.history.key, arg };
     const record: StoredRecord = { key: keys.run, value: '', history };
     return this.releaser.release([{ key: record.key, token: '', record }]).catch(() => undefined);
   }

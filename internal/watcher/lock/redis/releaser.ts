@@ -20,12 +20,8 @@ export interface StoredRecord {
 /** Where and how a run record joins its watcher's history. */
 export interface HistoryPush {
   readonly key: string;
-  /** Entries kept. */
-  readonly size: number;
-  /** The list expires this long after its latest push. */
-  readonly ttlMs: number;
-  /** The entry, when it is not the record itself (a skipped slot has no last-run record). */
-  readonly entry?: string;
+  /** The RELEASE script's history argument (see `historyPushArg` in scripts/release.ts). */
+  readonly arg: string;
 }
 
 /** A key to delete where it still holds `token` (`''` = delete nothing), and a record to store. */
@@ -83,16 +79,15 @@ export class Releaser {
   }
 }
 
-const NO_HISTORY = ['', '0', '0'] as const;
-
 /** The RELEASE item of a release (see scripts/release.ts), with its record when `withRecord`. */
 function item(r: Release, withRecord: boolean): ScriptItem {
   const record = withRecord ? r.record : undefined;
-  if (record === undefined) return { keys: [r.key, r.key, r.key, r.key], args: [r.token, '', ...NO_HISTORY] };
+  if (record === undefined) return { keys: [r.key, r.key, r.key, r.key], args: [r.token, '', ''] };
   const h = record.history;
   const key = r.token === '' ? record.key : r.key;
-  const value = h?.entry === undefined ? record.value : '';
-  const push = h === undefined ? NO_HISTORY : [h.entry ?? '=', String(h.size), String(h.ttlMs)];
-  const success = h?.entry === undefined ? (record.successKey ?? record.key) : record.key;
-  return { keys: [key, record.key, success, h?.key ?? record.key], args: [r.token, value, ...push] };
+  const success = record.successKey ?? record.key;
+  return {
+    keys: [key, record.key, success, h?.key ?? record.key],
+    args: [r.token, record.value, h?.arg ?? ''],
+  };
 }

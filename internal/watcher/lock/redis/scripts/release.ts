@@ -9,11 +9,26 @@
  *
  * KEYS per item (4): the key to release, the record key, the last-success key (or the record key),
  *   the history key (or the record key).
- * ARGV per item (5): token (`''` = delete nothing), record (`''` = store nothing), history entry
- *   (`''` = none, `=` = the record itself), history length, history expiry ms.
+ * ARGV per item (3): token (`''` = delete nothing), record (`''` = store nothing), history push
+ *   (see {@link historyPushArg}: `''` = none).
  * Reply per item: `1` = the key was deleted, `0` = it was not (not ours, gone, or no token).
  */
 import type { RedisScript } from '../batcher.js';
+
+/** History entries kept when the push names no length (`history.size`'s default). */
+export const DEFAULT_HISTORY_SIZE = 100;
+/** History list expiry when the push names none (`history.max-age`'s default: 4 weeks). */
+export const DEFAULT_HISTORY_TTL_MS = 28 * 24 * 3600 * 1000;
+
+/**
+ * The history argument of an item: `=` pushes the item's record, anything else is the entry itself;
+ * prefixed with `<length>:<expiry ms>:` unless both are the defaults. One argument, built once per
+ * watcher for the usual push: a thousand runs a second send it.
+ */
+export function historyPushArg(size: number, ttlMs: number, entry = '='): string {
+  const bounds = size === DEFAULT_HISTORY_SIZE && ttlMs === DEFAULT_HISTORY_TTL_MS ? '' : `${size}:${ttlMs}:`;
+  return bounds + entry;
+}
 
 export const RELEASE: RedisScript = {
   name: 'iamWatcherRelease',
@@ -21,7 +36,7 @@ export const RELEASE: RedisScript = {
 local out = {}
 for i = 0, #KEYS / 4 - 1 do
   local key, recordKey, successKey, historyKey = KEYS[i * 4 + 1], KEYS[i * 4 + 2], KEYS[i * 4 + 3], KEYS[i * 4 + 4]
-  local token, record, entry = ARGV[i * 5 + 1], ARGV[i * 5 + 2], ARGV[i * 5 + 3]
+  local token, record, push = ARGV[i * 3 + 1], ARGV[i * 3 + 2], ARGV[i * 3 + 3]
   local reply = 0
   if token ~= '' and redis.call('GET', key) == token then
     redis.call('DEL', key)
@@ -31,11 +46,14 @@ for i = 0, #KEYS / 4 - 1 do
     redis.call('SET', recordKey, record)
     if successKey ~= recordKey then redis.call('SET', successKey, record) end
   end
-  if entry ~= '' then
+  if push ~= '' then
+    local size, ttl, entry = ${DEFAULT_HISTORY_SIZE}, ${DEFAULT_HISTORY_TTL_MS}, push
+    local n, t, rest = string.match(push, '^(%d+):(%d+):(.*)$')
+    if n then size, ttl, entry = tonumber(n), t, rest end
     if entry == '=' then entry = record end
     redis.call('LPUSH', historyKey, entry)
-    redis.call('LTRIM', historyKey, 0, tonumber(ARGV[i * 5 + 4]) - 1)
-    redis.call('PEXPIRE', historyKey, ARGV[i * 5 + 5])
+    redis.call('LTRIM', historyKey, 0, size - 1)
+    redis.call('PEXPIRE', historyKey, ttl)
   end
   out[i + 1] = reply
 end
