@@ -29,6 +29,12 @@ export interface WatcherConfig {
   readonly timeZone: string | undefined;
   readonly dryRun: boolean;
   readonly batchSize: number;
+  /** A run still going after this long is aborted and recorded as `timeout`; 0 or absent = no limit. */
+  readonly timeoutMs?: number;
+  /** Attempts per slot (1 or absent = no retry). */
+  readonly retryAttempts?: number;
+  /** Wait before the second attempt; doubles after each. */
+  readonly retryBackoffMs?: number;
   /** The watcher's own options (camelCase keys), validated by its fields. */
   readonly options: Readonly<Record<string, unknown>>;
   /** A status watcher's settings (`poll-interval`, `concurrency`, ...); absent for scheduled ones. */
@@ -118,6 +124,14 @@ export interface LockConfig {
   readonly redisAddrs: readonly string[];
 }
 
+/** `history.*`: the run history kept per watcher in the backend. */
+export interface HistoryConfig {
+  /** Runs kept per watcher. */
+  readonly size: number;
+  /** Runs older than this leave the history. */
+  readonly maxAgeMs: number;
+}
+
 /** `notify.*`: the failure webhook. */
 export interface NotifyConfig {
   /** Empty = no webhook. A secret (it may hold a token). */
@@ -136,6 +150,7 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   readonly instanceId: string;
   readonly lock: LockConfig;
+  readonly history: HistoryConfig;
   readonly mysql: MySQLConfig;
   readonly redis: RedisConfig;
   readonly log: LogConfig;

@@ -36,6 +36,14 @@ export interface ListRow {
   note?: string;
   /** A status watcher's table and settings (its schedule, mode and overlap are `-`). */
   status?: Record<string, string | number>;
+  /** Paused cluster-wide (`iam-watcher pause`), with the operator's note. */
+  paused?: { note: string; since: string };
+}
+
+/** A paused watcher as `list` shows it (see lock/redis/control.ts). */
+export interface ListPause {
+  readonly note: string;
+  readonly atMs: number;
 }
 
 function statusRow(watcher: AnyStatusWatcher, wc: WatcherConfig): ListRow {
@@ -71,7 +79,12 @@ export function scheduleMode(schedule: Schedule): string {
   return schedule.kind === 'cron' ? 'cron' : schedule.mode;
 }
 
-function rows(config: Config, watchers: readonly AnyPlugin[], now: Date): ListRow[] {
+function rows(
+  config: Config,
+  watchers: readonly AnyPlugin[],
+  now: Date,
+  paused: ReadonlyMap<string, ListPause>,
+): ListRow[] {
   return watcherEntries(config, watchers).map(({ watcher, config: wc }) => {
     if (isStatusWatcher(watcher)) return statusRow(watcher, wc);
     const zone = wc.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -85,6 +98,8 @@ function rows(config: Config, watchers: readonly AnyPlugin[], now: Date): ListRo
       timeZone: zone,
       next: [],
     };
+    const p = paused.get(watcher.name);
+    if (p !== undefined) row.paused = { note: p.note, since: new Date(p.atMs).toISOString() };
     if (row.mode === 'fixed-delay') {
       row.note = 'fixed-delay: each slot comes one interval after the previous run ends';
       return row;
@@ -103,8 +118,9 @@ export function listWatchers(
   watchers: readonly AnyPlugin[],
   now: Date,
   json: boolean,
+  paused: ReadonlyMap<string, ListPause> = new Map(),
 ): string {
-  const all = rows(config, watchers, now);
+  const all = rows(config, watchers, now, paused);
   if (json) return `${JSON.stringify(all, null, 2)}\n`;
   const out: string[] = [];
   for (const r of all) {
@@ -120,6 +136,7 @@ export function listWatchers(
     out.push(
       `${r.name}  enabled=${r.enabled}  schedule="${r.schedule}"  mode=${r.mode}  overlap=${r.overlap}  time-zone=${r.timeZone}`,
     );
+    if (r.paused) out.push(`  paused since ${r.paused.since}${r.paused.note ? `: ${r.paused.note}` : ''}`);
     if (r.note) out.push(`  ${r.note}`);
     for (const n of r.next) out.push(`  next: ${n.utc}  (${n.local})`);
   }

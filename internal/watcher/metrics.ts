@@ -2,13 +2,15 @@
  * Prometheus metrics (prom-client): what the scheduler reports through its hooks, plus the default
  * process metrics. One registry per daemon, so tests and one-off commands do not share state.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SchedulerHooks } from './scheduler/scheduler.js';
 import { registerScheduleMetrics, type ScheduleMetricsSource } from './schedule-metrics.js';
 
 export interface Metrics {
   readonly registry: Registry;
   readonly hooks: SchedulerHooks;
+  /** Sets `iam_watcher_paused` from the cluster-wide paused set (1 paused, 0 not). */
+  setPaused(paused: ReadonlySet<string>): void;
   /** Prometheus text exposition. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -22,7 +24,7 @@ export function createMetrics(watchers: readonly string[], schedules?: ScheduleM
   collectDefaultMetrics({ register: registry });
   const runs = new Counter({
     name: 'iam_watcher_runs_total',
-    help: 'Finished runs by watcher and result (ok, failed, aborted).',
+    help: 'Finished runs (each attempt of a retried slot counts) by watcher and result (ok, failed, aborted, timeout).',
     labelNames: ['watcher', 'result'] as const,
     registers: [registry],
   });
@@ -35,7 +37,7 @@ export function createMetrics(watchers: readonly string[], schedules?: ScheduleM
   });
   const skipped = new Counter({
     name: 'iam_watcher_slots_skipped_total',
-    help: 'Slots this instance did not run, by reason (overlap, claimed, backend-unavailable).',
+    help: 'Slots this instance did not run, by reason (overlap, claimed, backend-unavailable, paused).',
     labelNames: ['watcher', 'reason'] as const,
     registers: [registry],
   });
@@ -51,6 +53,12 @@ export function createMetrics(watchers: readonly string[], schedules?: ScheduleM
     labelNames: ['watcher'] as const,
     registers: [registry],
   });
+  const paused = new Gauge({
+    name: 'iam_watcher_paused',
+    help: 'Whether the watcher is paused cluster-wide (iam-watcher pause): 1 paused, 0 not.',
+    labelNames: ['watcher'] as const,
+    registers: [registry],
+  });
   const slots = schedules === undefined ? undefined : registerScheduleMetrics(registry, schedules);
   const rows = new Counter({
     name: 'iam_watcher_rows_affected_total',
@@ -60,11 +68,12 @@ export function createMetrics(watchers: readonly string[], schedules?: ScheduleM
   });
   // Series exist from the start, so a rate() or absence alert has data before the first run.
   for (const w of watchers) {
-    for (const result of ['ok', 'failed', 'aborted']) runs.inc({ watcher: w, result }, 0);
-    for (const reason of ['overlap', 'claimed', 'backend-unavailable'])
+    for (const result of ['ok', 'failed', 'aborted', 'timeout']) runs.inc({ watcher: w, result }, 0);
+    for (const reason of ['overlap', 'claimed', 'backend-unavailable', 'paused'])
       skipped.inc({ watcher: w, reason }, 0);
     missed.inc({ watcher: w }, 0);
     leaseLost.inc({ watcher: w }, 0);
+    paused.set({ watcher: w }, 0);
   }
   const hooks: SchedulerHooks = {
     onRunFinished(info) {
@@ -88,6 +97,9 @@ export function createMetrics(watchers: readonly string[], schedules?: ScheduleM
   return {
     registry,
     hooks,
+    setPaused(names) {
+      for (const w of watchers) paused.set({ watcher: w }, names.has(w) ? 1 : 0);
+    },
     render: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
   };
 }

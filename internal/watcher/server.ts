@@ -28,6 +28,7 @@ import { ConfigError, IllegalStateError, StartupError } from './errors.js';
 import { NotReadyError, answerWithin } from '../pkg/retry/wait-ready.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { kebab } from './options/fields.js';
+import { ControlLoop } from './control-loop.js';
 import { webhookNotifier } from './notify/from-config.js';
 import type { WebhookNotifier } from './notify/webhook.js';
 import { combineHooks } from './scheduler-hooks.js';
@@ -83,6 +84,7 @@ export class Connections {
         leaseMs: lock.leaseMs,
         instanceId: config.instanceId,
         logger: logger.child({ component: 'lock' }),
+        history: config.history,
       });
     } else {
       this.coordinator = createLocalCoordinator({
@@ -193,6 +195,7 @@ export class PreparedServer {
   #status: StatusRunner | undefined;
   readonly #statusHooks: StatusHooks;
   #health: HealthServer | undefined;
+  #control: ControlLoop | undefined;
   #stopped: Promise<number> | undefined;
   readonly #startAbort = new AbortController();
   readonly #metrics: Metrics;
@@ -279,6 +282,20 @@ export class PreparedServer {
           : combineHooks(this.#metrics.hooks, this.#notifier.hooks),
       ...(this.deps.censor === undefined ? {} : { censor: this.deps.censor }),
     });
+    // Paused watchers are known before the first slot (a replica restarted during a pause).
+    const redis = this.#conns.redis;
+    if (redis !== undefined) {
+      this.#control = new ControlLoop({
+        redis: redis.client,
+        keyPrefix: config.lock.keyPrefix,
+        instanceId: config.instanceId,
+        logger,
+        metrics: this.#metrics,
+      });
+      await this.#control.load();
+      if (this.#startAbort.signal.aborted) return;
+      this.#control.start(this.#scheduler);
+    }
     this.#scheduler.start();
     const conns = this.#conns;
     this.#status = new StatusRunner({
@@ -345,6 +362,7 @@ export class PreparedServer {
     logger.info({ event: 'daemon.stopping' }, 'stopping: waiting for running jobs');
     let abandoned = 0;
     const steps: CloseStep[] = [
+      { name: 'controls', run: () => this.#control?.stop() },
       {
         name: 'scheduler',
         run: async () => {

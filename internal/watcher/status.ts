@@ -6,7 +6,7 @@
 import { pino } from 'pino';
 import { enabledEntries, type Config } from './config.js';
 import type { AnyPlugin } from './watcher/registry.js';
-import type { Coordinator, LastRunRecord } from './lock/index.js';
+import type { Coordinator, LastRunRecord, RedisLike } from './lock/index.js';
 import { createRedisCoordinator, createRedisRowClaims } from './lock/index.js';
 import { isStatusWatcher } from './watcher/status-watcher.js';
 import { createLockRedis, createRedis, waitRedis } from '../pkg/redis/redis.js';
@@ -15,6 +15,13 @@ import { scheduleMode } from './list.js';
 import { Secrets } from '../pkg/censor/censor.js';
 import { UsageError, StartupError } from './errors.js';
 import { secretValues } from './options/index.js';
+import {
+  failureStreak,
+  readHistory,
+  readPaused,
+  type HistoryEntry,
+  type PauseRecord,
+} from './lock/redis/control.js';
 
 /** One watcher as `status --json` prints it. */
 export interface WatcherStatus {
@@ -38,10 +45,33 @@ export interface WatcherStatus {
    * (waiting, oldestAgeS, sampledAt); absent for scheduled watchers.
    */
   readonly rows?: Readonly<Record<string, string>>;
+  /** Paused cluster-wide (`iam-watcher pause`): since when, by whom, why; null when not. */
+  readonly paused: {
+    readonly note: string;
+    readonly since: string;
+    readonly host: string;
+    readonly instance: string;
+  } | null;
+  /** Runs in a row, newest first, that did not end ok (from the run history). */
+  readonly failureStreak: number;
+}
+
+/** What `status` reads beside the coordinator: the operator controls and the run history. */
+export interface StatusControls {
+  readonly paused: ReadonlyMap<string, PauseRecord>;
+  readonly histories: ReadonlyMap<string, readonly HistoryEntry[]>;
 }
 
 /** Reads a status watcher's counters and latest sample. */
 export type RowStatsReader = (watcher: string) => Promise<Record<string, string>>;
+
+/** What {@link readStatus} reads beside the coordinator, when the caller has it. */
+export interface StatusExtras {
+  /** Pauses and run histories (none: nothing paused, no streak). */
+  readonly controls?: StatusControls;
+  /** Status watchers' row counters (none: empty). */
+  readonly rowStats?: RowStatsReader;
+}
 
 /** The whole answer of `status --json`. */
 export interface ClusterStatus {
@@ -69,14 +99,17 @@ async function nextSlot(
   return Number.isFinite(next) ? iso(next) : null;
 }
 
+const NO_CONTROLS: StatusControls = { paused: new Map(), histories: new Map() };
+
 /** Reads the status of every enabled watcher from a coordinator. */
 export async function readStatus(
   coordinator: Coordinator,
   config: Config,
   watchers: readonly AnyPlugin[],
   nowMs: number,
-  rowStats?: RowStatsReader,
+  extras: StatusExtras = {},
 ): Promise<ClusterStatus> {
+  const { controls = NO_CONTROLS, rowStats } = extras;
   const rows = await Promise.all(
     enabledEntries(config, watchers).map(async ({ watcher, config: wc }): Promise<WatcherStatus> => {
       if (isStatusWatcher(watcher)) {
@@ -89,6 +122,8 @@ export async function readStatus(
           running: null,
           nextSlot: null,
           rows: stats,
+          paused: pausedView(controls.paused.get(watcher.name)),
+          failureStreak: 0,
         };
       }
       const schedule = parseSchedule(wc.schedule, { mode: wc.mode, timeZone: wc.timeZone });
@@ -116,10 +151,33 @@ export async function readStatus(
               },
         running: holder === undefined ? null : { instance: holder.instance, since: iso(holder.sinceMs) },
         nextSlot: next,
+        paused: pausedView(controls.paused.get(watcher.name)),
+        failureStreak: failureStreak(controls.histories.get(watcher.name) ?? []),
       };
     }),
   );
   return { at: iso(nowMs), keyPrefix: config.lock.keyPrefix, watchers: rows };
+}
+
+function pausedView(r: PauseRecord | undefined): WatcherStatus['paused'] {
+  return r === undefined ? null : { note: r.note, since: iso(r.atMs), host: r.host, instance: r.instance };
+}
+
+/** Reads the paused watchers and each watcher's history (for its failure streak). */
+async function readControls(
+  redis: RedisLike,
+  config: Config,
+  watchers: readonly AnyPlugin[],
+): Promise<StatusControls> {
+  const prefix = config.lock.keyPrefix;
+  const names = enabledEntries(config, watchers).map((e) => e.watcher.name);
+  const [paused, histories] = await Promise.all([
+    readPaused(redis, prefix),
+    Promise.all(
+      names.map((n) => readHistory(redis, prefix, n, config.history.size, config.history.maxAgeMs)),
+    ),
+  ]);
+  return { paused, histories: new Map(names.map((n, i) => [n, histories[i] ?? []])) };
 }
 
 function counts(c: LastRunRecord['counts']): string {
@@ -137,6 +195,8 @@ function scheduledCells(w: WatcherStatus): string[] {
     w.lastRun ? counts(w.lastRun.counts) : '-',
     w.running ? `${w.running.instance} since ${w.running.since}` : '-',
     w.nextSlot ?? 'none',
+    String(w.failureStreak),
+    w.paused ? `since ${w.paused.since}` : '-',
   ];
 }
 
@@ -154,6 +214,8 @@ function statusCells(w: WatcherStatus): string[] {
     `claimed=${n('claimed')},done=${n('done')},retried=${n('retried')},failed=${n('failed')}`,
     `${r.waiting ?? '?'} waiting${age}`,
     'polling',
+    '-',
+    w.paused ? `since ${w.paused.since}` : '-',
   ];
 }
 
@@ -168,6 +230,8 @@ export function formatStatus(s: ClusterStatus): string {
     'COUNTS',
     'RUNNING NOW',
     'NEXT SLOT',
+    'FAILURE STREAK',
+    'PAUSED',
   ];
   const body = s.watchers.map((w) => (w.rows === undefined ? scheduledCells(w) : statusCells(w)));
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
@@ -176,9 +240,14 @@ export function formatStatus(s: ClusterStatus): string {
       .map((cell, i) => cell.padEnd(widths[i] ?? 0))
       .join('  ')
       .trimEnd();
-  const errors = s.watchers.flatMap((w) =>
-    w.lastRun?.error ? [`${w.watcher}: last run failed: ${w.lastRun.error}`] : [],
-  );
+  const errors = s.watchers.flatMap((w) => [
+    ...(w.paused
+      ? [
+          `${w.watcher}: paused by ${w.paused.host}/${w.paused.instance}${w.paused.note ? `: ${w.paused.note}` : ''}`,
+        ]
+      : []),
+    ...(w.lastRun?.error ? [`${w.watcher}: last run ${w.lastRun.result}: ${w.lastRun.error}`] : []),
+  ]);
   if (s.watchers.length === 0) return 'no watcher is enabled\n';
   return `${[line(head), ...body.map(line), ...errors].join('\n')}\n`;
 }
@@ -236,7 +305,8 @@ export async function clusterStatus(
           watcher: w,
           instanceId: config.instanceId,
         }).stats();
-      status = await readStatus(coordinator, config, watchers, Date.now(), rowStats);
+      const controls = await readControls(redis.client, config, watchers);
+      status = await readStatus(coordinator, config, watchers, Date.now(), { controls, rowStats });
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new StartupError(`cannot read the cluster status from ${redis.target}: ${reason}`, {

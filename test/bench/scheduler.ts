@@ -247,8 +247,13 @@ const starters: Record<Engine, Starter> = {
             durationMs: 0,
             counts: {},
           };
-          keys.push(`${prefix}running:{w${w}}`, `${prefix}last-run:{w${w}}`, `${prefix}last-success:{w${w}}`);
-          args.push(tokens[w]!, JSON.stringify(record));
+          keys.push(
+            `${prefix}running:{w${w}}`,
+            `${prefix}last-run:{w${w}}`,
+            `${prefix}last-success:{w${w}}`,
+            `${prefix}history:{w${w}}`,
+          );
+          args.push(tokens[w]!, JSON.stringify(record), '=');
         }
         ends.push(call('benchOps', keys, args));
       }

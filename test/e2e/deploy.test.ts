@@ -47,6 +47,7 @@ const METRICS = new Set([
   'iam_watcher_previous_slot_timestamp_seconds',
   'iam_watcher_next_slot_timestamp_seconds',
   'iam_watcher_rows_affected_total',
+  'iam_watcher_paused',
   'iam_watcher_webhook_posts_total',
 ]);
 
@@ -661,11 +662,15 @@ void test('prometheus alerts: well-formed rules on the daemon metrics, covering 
     'no recent success',
   );
   assert.ok(!exprs.some((e) => /86400|\[2d\]|\[3d\]/.test(e) && /last_success/.test(e)), 'a fixed period');
-  covers(/result="failed"[\s\S]*>=\s*3[\s\S]*unless[\s\S]*result="ok"/, 'a failure streak');
+  covers(/result=~"failed\|timeout"[\s\S]*>=\s*3[\s\S]*unless[\s\S]*result="ok"/, 'a failure streak');
   covers(/iam_watcher_runs_total\{[^}]*result="failed"/, 'failing runs');
   covers(/iam_watcher_slots_skipped_total\{[^}]*reason="backend-unavailable"/, 'backend unavailable');
   covers(/iam_watcher_lease_lost_total/, 'lost leases');
   covers(/iam_watcher_slots_missed_total/, 'missed slots');
+  covers(
+    /iam_watcher_runs_total\{[^}]*result=~"failed\|timeout"[\s\S]*unless[\s\S]*result="ok"/,
+    'a failure streak',
+  );
 
   const promtool = which('promtool');
   if (!promtool) return t.skip('promtool is not installed: PromQL syntax not checked');

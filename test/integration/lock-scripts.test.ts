@@ -62,11 +62,11 @@ void describe('Redis coordinator scripts (real Redis)', () => {
     const reply = await run(
       RELEASE,
       [
-        ...[`${p}running:{a}`, `${p}last-run:{a}`, `${p}last-run:{a}`],
-        ...[`${p}running:{b}`, `${p}last-run:{b}`, `${p}last-run:{b}`],
-        ...[`${p}x`, `${p}x`, `${p}x`],
+        ...[`${p}running:{a}`, `${p}last-run:{a}`, `${p}last-run:{a}`, `${p}last-run:{a}`],
+        ...[`${p}running:{b}`, `${p}last-run:{b}`, `${p}last-run:{b}`, `${p}history:{b}`],
+        ...[`${p}x`, `${p}x`, `${p}x`, `${p}x`],
       ],
-      ['mine', '{"a":1}', 'mine', '{"b":1}', '', ''],
+      [...['mine', '{"a":1}', ''], ...['mine', '{"b":1}', '100:60000:='], ...['', '', '']],
     );
     assert.deepEqual(reply, [1, 0, 0]);
     assert.equal(await suite.admin.exists(`${p}running:{a}`), 0);
@@ -74,21 +74,43 @@ void describe('Redis coordinator scripts (real Redis)', () => {
     assert.equal(await suite.admin.get(`${p}last-run:{a}`), '{"a":1}');
     assert.equal(await suite.admin.get(`${p}last-run:{b}`), '{"b":1}');
     assert.equal(await suite.admin.exists(`${p}x`), 0, 'no token, no record: nothing written');
+    assert.deepEqual(await suite.admin.lrange(`${p}history:{b}`, 0, -1), ['{"b":1}']);
+    assert.equal(await suite.admin.exists(`${p}history:{a}`), 0, 'no history entry: no list');
+  });
+
+  void test('RELEASE: pushes history entries newest first, trimmed to the length, with an expiry', async () => {
+    const { p, run } = setup();
+    const h = `${p}history:{w}`;
+    const keys = [`${p}running:{w}`, `${p}last-run:{w}`, `${p}last-run:{w}`, h];
+    for (let i = 1; i <= 5; i++) await run(RELEASE, keys, ['', `{"n":${i}}`, '3:60000:=']);
+    // A skipped slot: an entry of its own, the last-run record untouched.
+    await run(RELEASE, keys, ['', '', '3:60000:{"skip":1}']);
+    assert.deepEqual(await suite.admin.lrange(h, 0, -1), ['{"skip":1}', '{"n":5}', '{"n":4}']);
+    assert.equal(await suite.admin.get(`${p}last-run:{w}`), '{"n":5}');
+    const ttl = await suite.admin.pttl(h);
+    assert.ok(ttl > 50_000 && ttl <= 60_000, `history expiry ${ttl}`);
+    // The default bounds need no prefix: `=` alone.
+    const d = `${p}history:{d}`;
+    await run(RELEASE, [`${p}running:{d}`, `${p}last-run:{d}`, `${p}last-run:{d}`, d], ['', '{"d":1}', '=']);
+    assert.deepEqual(await suite.admin.lrange(d, 0, -1), ['{"d":1}']);
+    assert.ok((await suite.admin.pttl(d)) > 27 * 24 * 3600 * 1000, 'the default expiry is 4 weeks');
   });
 
   void test('RELEASE: an item naming a last-success key stores the record there too; others leave it', async () => {
     const { p, run } = setup();
+    const none = [''];
     await suite.admin.set(`${p}running:{a}`, 'mine');
-    const ok = [`${p}running:{a}`, `${p}last-run:{a}`, `${p}last-success:{a}`];
-    assert.deepEqual(await run(RELEASE, ok, ['mine', '{"result":"ok"}']), [1]);
+    const ok = [`${p}running:{a}`, `${p}last-run:{a}`, `${p}last-success:{a}`, `${p}last-run:{a}`];
+    assert.deepEqual(await run(RELEASE, ok, ['mine', '{"result":"ok"}', ...none]), [1]);
     assert.equal(await suite.admin.get(`${p}last-success:{a}`), '{"result":"ok"}');
     // A failed run's record (no last-success key): the last success stays the ok one.
-    const failed = [`${p}running:{a}`, `${p}last-run:{a}`, `${p}last-run:{a}`];
-    assert.deepEqual(await run(RELEASE, failed, ['', '{"result":"failed"}']), [0]);
+    const failed = [`${p}running:{a}`, `${p}last-run:{a}`, `${p}last-run:{a}`, `${p}last-run:{a}`];
+    assert.deepEqual(await run(RELEASE, failed, ['', '{"result":"failed"}', ...none]), [0]);
     assert.equal(await suite.admin.get(`${p}last-run:{a}`), '{"result":"failed"}');
     assert.equal(await suite.admin.get(`${p}last-success:{a}`), '{"result":"ok"}');
     // A release without a record writes no last success even when the key is named.
-    await run(RELEASE, [`${p}running:{b}`, `${p}running:{b}`, `${p}last-success:{b}`], ['t', '']);
+    const bare = [`${p}running:{b}`, `${p}running:{b}`, `${p}last-success:{b}`, `${p}running:{b}`];
+    await run(RELEASE, bare, ['t', '', ...none]);
     assert.equal(await suite.admin.exists(`${p}last-success:{b}`), 0);
   });
 

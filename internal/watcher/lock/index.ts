@@ -1,4 +1,4 @@
-/** Cluster coordination: slot claims, leases, fixed-delay chains and last-run records. */
+/** Cluster coordination: slot claims, leases, fixed-delay chains, last-run records, run history and operator controls. */
 export type {
   ClaimLeaseResult,
   ClaimOutcome,
@@ -22,3 +22,10 @@ export { keyNames, type KeyNames } from './keys.js';
 export { rowKeyNames, type RowClaims, type RowId, type RowKeyNames } from './row-claims.js';
 export { createLocalRowClaims } from './local-row-claims.js';
 export { createRedisRowClaims, type RedisRowClaimsOptions } from './redis/row-claims.js';
+export {
+  failureStreak,
+  readHistory,
+  readPaused,
+  type HistoryEntry,
+  type PauseRecord,
+} from './redis/control.js';

@@ -8,8 +8,9 @@ import type { KeyNames } from '../keys.js';
 import type { BackendHealth } from './backend-health.js';
 import { defineScript, type ScriptCall } from './batcher.js';
 import { answersOfQuorum, poll } from './quorum.js';
-import type { Releaser, StoredRecord } from './releaser.js';
+import type { HistoryPush, Releaser, StoredRecord } from './releaser.js';
 import { ADVANCE_CHAIN } from './scripts/advance-chain.js';
+import { historyPushArg } from './scripts/release.js';
 import type { LockServer } from './servers.js';
 import { holderOf } from './tokens.js';
 
@@ -21,7 +22,7 @@ interface HolderRecord extends LeaseHolder {
 /** Records and reads of one coordinator. */
 export class Records {
   readonly #advanceChain: ScriptCall;
-  readonly #keysOf = new Map<string, { run: string; success: string }>();
+  readonly #keysOf = new Map<string, { run: string; success: string; history: HistoryPush }>();
 
   constructor(
     /** The main connection's server. */
@@ -30,6 +31,8 @@ export class Records {
     private readonly keys: KeyNames,
     private readonly releaser: Releaser,
     private readonly health: BackendHealth,
+    /** `history.*`: how the run history is bounded. */
+    private readonly history: { readonly size: number; readonly maxAgeMs: number },
   ) {
     this.#advanceChain = defineScript(main.client, ADVANCE_CHAIN);
   }
@@ -38,18 +41,43 @@ export class Records {
   stored(record: LastRunRecord): StoredRecord {
     const keys = this.#recordKeys(record.watcher);
     const value = JSON.stringify(record);
-    if (record.result !== 'ok') return { key: keys.run, value };
-    return { key: keys.run, value, successKey: keys.success };
+    if (record.result !== 'ok') return { key: keys.run, value, history: keys.history };
+    return { key: keys.run, value, successKey: keys.success, history: keys.history };
   }
 
-  /** A watcher's record keys, built once: a thousand runs a second need not build them each time. */
-  #recordKeys(watcher: string): { run: string; success: string } {
+  /**
+   * A watcher's record keys and history push, built once: a thousand runs a second need not build
+   * them each time.
+   */
+  #recordKeys(watcher: string): { run: string; success: string; history: HistoryPush } {
     let k = this.#keysOf.get(watcher);
     if (k === undefined) {
-      k = { run: this.keys.lastRun(watcher), success: this.keys.lastSuccess(watcher) };
+      const history = {
+        key: this.keys.history(watcher),
+        arg: historyPushArg(this.history.size, this.history.maxAgeMs),
+      };
+      k = { run: this.keys.lastRun(watcher), success: this.keys.lastSuccess(watcher), history };
       this.#keysOf.set(watcher, k);
     }
     return k;
+  }
+
+  /** See {@link Coordinator.recordSkipped}: a history entry alone, through the release path. */
+  recordSkipped(watcher: string, slotMs: number, instance: string, reason: string): Promise<void> {
+    const entry = {
+      watcher,
+      slotMs,
+      instance,
+      result: `skipped: ${reason}`,
+      startedMs: Date.now(),
+      durationMs: 0,
+      counts: {},
+    };
+    const keys = this.#recordKeys(watcher);
+    const arg = historyPushArg(this.history.size, this.history.maxAgeMs, JSON.stringify(entry));
+    const history = { key: keys.history.key, arg };
+    const record: StoredRecord = { key: keys.run, value: '', history };
+    return this.releaser.release([{ key: record.key, token: '', record }]).catch(() => undefined);
   }
 
   recordRun(record: LastRunRecord): Promise<void> {

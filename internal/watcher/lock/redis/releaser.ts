@@ -7,12 +7,21 @@ import type { BackendHealth } from './backend-health.js';
 import type { ScriptItem } from './batcher.js';
 import type { LockServer } from './servers.js';
 
-/** A record to store: a last-run record (JSON) under its key. */
+/** A record to store: a last-run record (JSON) under its key, and pushed onto a history list. */
 export interface StoredRecord {
   readonly key: string;
   readonly value: string;
   /** Where the record is also stored as the watcher's last success (ok runs only). */
   readonly successKey?: string | undefined;
+  /** The watcher's history list, when the record also goes there (see scripts/release.ts). */
+  readonly history?: HistoryPush | undefined;
+}
+
+/** Where and how a run record joins its watcher's history. */
+export interface HistoryPush {
+  readonly key: string;
+  /** The RELEASE script's history argument (see `historyPushArg` in scripts/release.ts). */
+  readonly arg: string;
 }
 
 /** A key to delete where it still holds `token` (`''` = delete nothing), and a record to store. */
@@ -73,8 +82,12 @@ export class Releaser {
 /** The RELEASE item of a release (see scripts/release.ts), with its record when `withRecord`. */
 function item(r: Release, withRecord: boolean): ScriptItem {
   const record = withRecord ? r.record : undefined;
-  if (record === undefined) return { keys: [r.key, r.key, r.key], args: [r.token, ''] };
+  if (record === undefined) return { keys: [r.key, r.key, r.key, r.key], args: [r.token, '', ''] };
+  const h = record.history;
+  const key = r.token === '' ? record.key : r.key;
   const success = record.successKey ?? record.key;
-  if (r.token === '') return { keys: [record.key, record.key, success], args: ['', record.value] };
-  return { keys: [r.key, record.key, success], args: [r.token, record.value] };
+  return {
+    keys: [key, record.key, success, h?.key ?? record.key],
+    args: [r.token, record.value, h?.arg ?? ''],
+  };
 }
