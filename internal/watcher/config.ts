@@ -100,6 +100,14 @@ export interface LockConfig {
   readonly redisAddrs: readonly string[];
 }
 
+/** `status-page.*`: the read-only HTML page on the health listener. */
+export interface StatusPageConfig {
+  /** Serve `/` and `/status`. */
+  readonly enabled: boolean;
+  /** The page's `<meta http-equiv="refresh">` interval. */
+  readonly refreshMs: number;
+}
+
 export interface Config {
   /** The file the config was read from, if any. */
   readonly configFile: string | undefined;
@@ -108,6 +116,7 @@ export interface Config {
   readonly startupTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
   readonly instanceId: string;
+  readonly statusPage: StatusPageConfig;
   readonly lock: LockConfig;
   readonly mysql: MySQLConfig;
   readonly redis: RedisConfig;

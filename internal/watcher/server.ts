@@ -16,6 +16,7 @@ import { ConfigError, IllegalStateError, StartupError } from './errors.js';
 import { NotReadyError, answerWithin } from '../pkg/retry/wait-ready.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { kebab } from './options/fields.js';
+import { DaemonStatus } from './status-page/daemon-status.js';
 
 export interface ServerDeps {
   readonly config: Config;
@@ -159,6 +160,8 @@ export class PreparedServer {
   #conns: Connections | undefined;
   #scheduler: Scheduler | undefined;
   #health: HealthServer | undefined;
+  /** The heartbeat and the status page. */
+  readonly #status: DaemonStatus;
   #stopped: Promise<number> | undefined;
   readonly #startAbort = new AbortController();
   readonly #metrics: Metrics;
@@ -173,6 +176,12 @@ export class PreparedServer {
 
   constructor(private readonly deps: ServerDeps) {
     this.#metrics = createMetrics(enabledEntries(deps.config, deps.watchers).map((e) => e.watcher.name));
+    this.#status = new DaemonStatus({
+      config: deps.config,
+      current: () => this.#watcherConfig ?? deps.config,
+      watchers: deps.watchers,
+      ...(deps.censor === undefined ? {} : { censor: deps.censor }),
+    });
   }
 
   /** The daemon's metrics registry (for `/metrics` and tests). */
@@ -199,6 +208,7 @@ export class PreparedServer {
       healthPath: config.healthCheckPath,
       readiness: () => this.readiness(),
       metrics: () => this.#metrics.render(),
+      ...(this.#status.page ? { statusPage: this.#status.page } : {}),
     });
     this.#conns = new Connections(config, logger);
     if (config.lock.backend === 'local') {
@@ -209,6 +219,10 @@ export class PreparedServer {
     }
     await this.#conns.wait(this.#startAbort.signal);
     if (this.#startAbort.signal.aborted) return; // stopped meanwhile: it found no scheduler to stop
+    this.#status.connected(
+      { coordinator: this.#conns.coordinator, redis: this.#conns.redis?.client },
+      logger.child({ component: 'instances' }),
+    );
     // A SIGHUP during the dependency wait has already replaced the watcher settings.
     const entries = enabledEntries(this.#watcherConfig ?? config, this.deps.watchers);
     for (const { watcher, config: wc } of entries) {
@@ -281,6 +295,7 @@ export class PreparedServer {
           if (this.#scheduler) abandoned = (await this.#scheduler.stop(config.shutdownTimeoutMs)).abandoned;
         },
       },
+      { name: 'heartbeat', run: () => this.#status.stop() },
       { name: 'connections', run: () => this.#conns?.close() },
       { name: 'health', run: () => this.#health?.close() },
     ];
