@@ -1,10 +1,10 @@
 /**
- * HTML built so that no dynamic text can become markup: {@link html} escapes every value it is
+ * HTML built so that no dynamic text can become markup: {@link markup} escapes every value it is
  * given unless the value is itself {@link Html} (made by this same tag), so a watcher's error, a
  * pause note or an instance name is text on the page whatever characters it holds.
  */
 
-/** Markup made by {@link html} (or {@link raw} for constant text of this module's callers). */
+/** Markup made by {@link markup} (or {@link raw} for constant text of this module's callers). */
 export class Html {
   constructor(readonly text: string) {}
   toString(): string {
@@ -12,7 +12,7 @@ export class Html {
   }
 }
 
-/** What {@link html} takes between its pieces. */
+/** What {@link markup} takes between its pieces. */
 export type HtmlValue = Html | string | number | boolean | null | undefined | readonly HtmlValue[];
 
 const ENTITIES: Readonly<Record<string, string>> = {
@@ -36,7 +36,7 @@ function piece(v: HtmlValue): string {
 }
 
 /** Template tag: the literal parts are markup, every value is escaped (arrays are joined). */
-export function html(parts: TemplateStringsArray, ...values: readonly HtmlValue[]): Html {
+export function markup(parts: TemplateStringsArray, ...values: readonly HtmlValue[]): Html {
   let out = parts[0] ?? '';
   values.forEach((v, i) => {
     out += piece(v) + (parts[i + 1] ?? '');
@@ -45,6 +45,6 @@ export function html(parts: TemplateStringsArray, ...values: readonly HtmlValue[
 }
 
 /** Trusted constant markup (never pass it data). */
-export function raw(markup: string): Html {
-  return new Html(markup);
+export function raw(text: string): Html {
+  return new Html(text);
 }

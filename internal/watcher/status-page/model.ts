@@ -43,7 +43,8 @@ export interface PageRun {
  * reader every watcher shows "not paused"; without a history reader the last run is the history.
  */
 export interface PageReaders {
-  readonly readPaused?: (watcher: string) => Promise<PauseState | undefined>;
+  /** Every paused watcher by name (one read for the whole page). */
+  readonly readPaused?: () => Promise<ReadonlyMap<string, PauseState>>;
   /** The newest `limit` runs, newest first. */
   readonly readHistory?: (watcher: string, limit: number) => Promise<readonly PageRun[]>;
 }
@@ -172,7 +173,8 @@ export async function buildPageModel(i: PageInput): Promise<PageModel> {
   const problems = new Problems(i.censor);
   const coordinator = i.coordinator;
   if (coordinator === undefined) problems.note('backend', 'the daemon is still connecting to its backend');
-  const [cluster, replicas] = await Promise.all([
+  const readPaused = i.readPaused;
+  const [cluster, replicas, pauses] = await Promise.all([
     coordinator === undefined
       ? undefined
       : problems.attempt(
@@ -181,18 +183,18 @@ export async function buildPageModel(i: PageInput): Promise<PageModel> {
           undefined,
         ),
     problems.attempt('replicas', i.readReplicas, undefined),
+    readPaused && problems.attempt('pause state', readPaused, undefined),
   ]);
   const byName = new Map((cluster?.watchers ?? []).map((w) => [w.watcher, w]));
   const watchers = await Promise.all(
     enabledEntries(i.config, i.watchers).map(async ({ watcher, config: wc }): Promise<PageWatcher> => {
       const name = watcher.name;
       const status = byName.get(name);
-      const readPaused = i.readPaused;
       const readHistory = i.readHistory;
-      const [paused, history] = await Promise.all([
-        readPaused && problems.attempt('pause state', () => readPaused(name), undefined),
-        readHistory && problems.attempt('run history', () => readHistory(name, RECENT_RUNS), undefined),
-      ]);
+      const history =
+        readHistory &&
+        (await problems.attempt('run history', () => readHistory(name, RECENT_RUNS), undefined));
+      const paused = pauses?.get(name);
       const last = status?.lastRun ? [runOf(status.lastRun)] : [];
       const schedule = parseSchedule(wc.schedule, { mode: wc.mode, timeZone: wc.timeZone });
       return {
