@@ -15,18 +15,25 @@ export function clockTime(ms: number): string {
   return new Date(ms).toISOString().slice(11, 19);
 }
 
-/** A span as people read it: `812 ms`, `4.2 s`, `3 m 4 s`, `2 h 5 m`, `3 d 4 h`. */
+/** A span as people read it: `812 ms`, `4.2 s`, `3 m 4 s`, `10 m`, `2 h 5 m`, `3 d 4 h`. */
 export function span(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '-';
   if (ms < 1_000) return `${Math.round(ms)} ms`;
-  if (ms < 10_000) return `${(ms / 1_000).toFixed(1)} s`;
+  if (ms < 10_000) return `${(ms / 1_000).toFixed(1).replace(/\.0$/, '')} s`;
   const s = Math.round(ms / 1_000);
   if (s < 60) return `${s} s`;
+  const two = (big: number, bigUnit: string, small: number, smallUnit: string): string =>
+    small === 0 ? `${big} ${bigUnit}` : `${big} ${bigUnit} ${small} ${smallUnit}`;
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m} m ${s % 60} s`;
+  if (m < 60) return two(m, 'm', s % 60, 's');
   const h = Math.floor(m / 60);
-  if (h < 24) return `${h} h ${m % 60} m`;
-  return `${Math.floor(h / 24)} d ${h % 24} h`;
+  if (h < 24) return two(h, 'h', m % 60, 'm');
+  return two(Math.floor(h / 24), 'd', h % 24, 'h');
+}
+
+/** The time of day when `ms` falls on the same UTC day as `nowMs`, else the date too. */
+export function shortTime(ms: number, nowMs: number): string {
+  return utc(ms).slice(0, 10) === utc(nowMs).slice(0, 10) ? clockTime(ms) : utc(ms);
 }
 
 /** `in 4.0 s` / `12 s ago` / `now`, from `nowMs`. */

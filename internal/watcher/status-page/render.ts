@@ -5,7 +5,7 @@
  * leaves these templates as written: the stylesheet must stay byte for byte what the CSP hashes.)
  */
 import { markup, raw, type Html } from './html.js';
-import { clockTime, relative, span, utc } from './format.js';
+import { relative, shortTime, span, utc } from './format.js';
 import { HEARTBEAT_MS, INSTANCES_RETAIN_MS, type SeenInstance } from './instances.js';
 import type { PageModel, PageRun, PageWatcher } from './model.js';
 import { STYLE } from './style.js';
@@ -72,8 +72,8 @@ function overview(m: PageModel): Html {
     return markup`<tr>
 ${cell('Watcher', markup`<a href="#w-${w.name}">${w.name}</a>`)}
 ${cell('State', markup`${stateBadges(w)}`)}
-${cell('Last run', last ? markup`${clockTime(last.slotMs)} ${rel(last.slotMs, m.atMs, false)}` : '-')}
-${cell('Next slot', next === undefined ? '-' : markup`${clockTime(next)} ${rel(next, m.atMs, false)}`)}
+${cell('Last run', last ? markup`${shortTime(last.slotMs, m.atMs)} ${rel(last.slotMs, m.atMs, false)}` : '-')}
+${cell('Next slot', next === undefined ? '-' : markup`${shortTime(next, m.atMs)} ${rel(next, m.atMs, false)}`)}
 </tr>`;
   });
   return markup`<div class="panel">${table('overview', ['Watcher', 'State', 'Last run', 'Next slot'], rows)}</div>`;

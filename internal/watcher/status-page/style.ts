@@ -45,6 +45,7 @@ tr.detail td{padding-top:0;font-size:.85rem}
 td.error{color:var(--bad);font-size:.85rem}
 .badge{display:inline-block;border-radius:999px;padding:0 .55rem;font-size:.8rem;font-weight:600;
 line-height:1.6;white-space:nowrap}
+.badge+.badge{margin-left:.25rem}
 .ok{color:var(--ok);background:var(--ok-bg)}
 .bad{color:var(--bad);background:var(--bad-bg)}
 .warn{color:var(--warn);background:var(--warn-bg)}
