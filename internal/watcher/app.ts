@@ -1,6 +1,6 @@
 /**
  * The command line: argv in, exit code out. Commands: the daemon (default), `validate`, `list`,
- * `run <watcher>`, `status`. Every config key is also a flag named by its YAML path. Exit codes: 0 ok,
+ * `run <watcher>`, `status`, and the operator controls (control-commands.ts). Every config key is also a flag named by its YAML path. Exit codes: 0 ok,
  * 1 runtime failure, 2 bad usage or bad config. Signals are handled here, in one place.
  */
 import { hostname, homedir } from 'node:os';
@@ -23,6 +23,7 @@ import { flushLogs, reopenLogFiles, type Logger } from '../pkg/log/log.js';
 import { Secrets } from '../pkg/censor/censor.js';
 import { createDaemonLogger } from './logging.js';
 import { listWatchers } from './list.js';
+import { controlCommands } from './control-commands.js';
 import { VERSION } from './version.js';
 
 /**
@@ -197,6 +198,15 @@ function program(s: Session): Command {
     listCommand(root, s, withConfig),
     runCommand(root, s, withConfig),
     statusCommand(root, s, withConfig),
+    ...controlCommands(root, {
+      stdout: s.stdout,
+      watchers: s.watchers,
+      secrets: s.secrets,
+      withConfig,
+      exit: (code) => {
+        s.code = code;
+      },
+    }),
   ];
   for (const cmd of commands) cmd.exitOverride().configureOutput({ writeOut: s.stdout, writeErr: s.stderr });
   return root;
@@ -219,9 +229,12 @@ function validateCommand(root: Command, s: Session, withConfig: WithConfig): Com
 function listCommand(root: Command, s: Session, withConfig: WithConfig): Command {
   const list = root.command('list').description('list the watchers with their schedules and next 5 slots');
   const load = withConfig(list);
-  list.option('--json', 'print JSON').action(() => {
+  list.option('--json', 'print JSON').action(async () => {
     const json = list.opts<{ json?: boolean }>().json === true;
-    s.stdout(listWatchers(load(), s.watchers, new Date(), json));
+    const config = load();
+    const { pausedForList } = await import('./control-actions.js');
+    const paused = await pausedForList(config, s.stderr);
+    s.stdout(listWatchers(config, s.watchers, new Date(), json, paused));
     s.code = 0;
   });
   return list;

@@ -29,6 +29,12 @@ export interface WatcherConfig {
   readonly timeZone: string | undefined;
   readonly dryRun: boolean;
   readonly batchSize: number;
+  /** A run still going after this long is aborted and recorded as `timeout`; 0 or absent = no limit. */
+  readonly timeoutMs?: number;
+  /** Attempts per slot (1 or absent = no retry). */
+  readonly retryAttempts?: number;
+  /** Wait before the second attempt; doubles after each. */
+  readonly retryBackoffMs?: number;
   /** The watcher's own options (camelCase keys), validated by its fields. */
   readonly options: Readonly<Record<string, unknown>>;
 }
@@ -108,6 +114,14 @@ export interface StatusPageConfig {
   readonly refreshMs: number;
 }
 
+/** `history.*`: the run history kept per watcher in the backend. */
+export interface HistoryConfig {
+  /** Runs kept per watcher. */
+  readonly size: number;
+  /** Runs older than this leave the history. */
+  readonly maxAgeMs: number;
+}
+
 export interface Config {
   /** The file the config was read from, if any. */
   readonly configFile: string | undefined;
@@ -118,6 +132,7 @@ export interface Config {
   readonly instanceId: string;
   readonly statusPage: StatusPageConfig;
   readonly lock: LockConfig;
+  readonly history: HistoryConfig;
   readonly mysql: MySQLConfig;
   readonly redis: RedisConfig;
   readonly log: LogConfig;

@@ -31,6 +31,14 @@ export interface ListRow {
   timeZone: string;
   next: Array<{ utc: string; local: string }>;
   note?: string;
+  /** Paused cluster-wide (`iam-watcher pause`), with the operator's note. */
+  paused?: { note: string; since: string };
+}
+
+/** A paused watcher as `list` shows it (see lock/redis/control.ts). */
+export interface ListPause {
+  readonly note: string;
+  readonly atMs: number;
 }
 
 /** How a schedule's slots come, as `list` and `status` show it: `cron`, `fixed-rate` or `fixed-delay`. */
@@ -38,7 +46,12 @@ export function scheduleMode(schedule: Schedule): string {
   return schedule.kind === 'cron' ? 'cron' : schedule.mode;
 }
 
-function rows(config: Config, watchers: readonly AnyWatcher[], now: Date): ListRow[] {
+function rows(
+  config: Config,
+  watchers: readonly AnyWatcher[],
+  now: Date,
+  paused: ReadonlyMap<string, ListPause>,
+): ListRow[] {
   return watcherEntries(config, watchers).map(({ watcher, config: wc }) => {
     const zone = wc.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
     const schedule = parseSchedule(wc.schedule, { mode: wc.mode, timeZone: wc.timeZone });
@@ -51,6 +64,8 @@ function rows(config: Config, watchers: readonly AnyWatcher[], now: Date): ListR
       timeZone: zone,
       next: [],
     };
+    const p = paused.get(watcher.name);
+    if (p !== undefined) row.paused = { note: p.note, since: new Date(p.atMs).toISOString() };
     if (row.mode === 'fixed-delay') {
       row.note = 'fixed-delay: each slot comes one interval after the previous run ends';
       return row;
@@ -69,14 +84,16 @@ export function listWatchers(
   watchers: readonly AnyWatcher[],
   now: Date,
   json: boolean,
+  paused: ReadonlyMap<string, ListPause> = new Map(),
 ): string {
-  const all = rows(config, watchers, now);
+  const all = rows(config, watchers, now, paused);
   if (json) return `${JSON.stringify(all, null, 2)}\n`;
   const out: string[] = [];
   for (const r of all) {
     out.push(
       `${r.name}  enabled=${r.enabled}  schedule="${r.schedule}"  mode=${r.mode}  overlap=${r.overlap}  time-zone=${r.timeZone}`,
     );
+    if (r.paused) out.push(`  paused since ${r.paused.since}${r.paused.note ? `: ${r.paused.note}` : ''}`);
     if (r.note) out.push(`  ${r.note}`);
     for (const n of r.next) out.push(`  next: ${n.utc}  (${n.local})`);
   }

@@ -8,6 +8,8 @@ import type { SchedulerHooks } from './scheduler/scheduler.js';
 export interface Metrics {
   readonly registry: Registry;
   readonly hooks: SchedulerHooks;
+  /** Sets `iam_watcher_paused` from the cluster-wide paused set (1 paused, 0 not). */
+  setPaused(paused: ReadonlySet<string>): void;
   /** Prometheus text exposition. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -18,7 +20,7 @@ export function createMetrics(watchers: readonly string[]): Metrics {
   collectDefaultMetrics({ register: registry });
   const runs = new Counter({
     name: 'iam_watcher_runs_total',
-    help: 'Finished runs by watcher and result (ok, failed, aborted).',
+    help: 'Finished runs (each attempt of a retried slot counts) by watcher and result (ok, failed, aborted, timeout).',
     labelNames: ['watcher', 'result'] as const,
     registers: [registry],
   });
@@ -31,7 +33,7 @@ export function createMetrics(watchers: readonly string[]): Metrics {
   });
   const skipped = new Counter({
     name: 'iam_watcher_slots_skipped_total',
-    help: 'Slots this instance did not run, by reason (overlap, claimed, backend-unavailable).',
+    help: 'Slots this instance did not run, by reason (overlap, claimed, backend-unavailable, paused).',
     labelNames: ['watcher', 'reason'] as const,
     registers: [registry],
   });
@@ -53,6 +55,12 @@ export function createMetrics(watchers: readonly string[]): Metrics {
     labelNames: ['watcher'] as const,
     registers: [registry],
   });
+  const paused = new Gauge({
+    name: 'iam_watcher_paused',
+    help: 'Whether the watcher is paused cluster-wide (iam-watcher pause): 1 paused, 0 not.',
+    labelNames: ['watcher'] as const,
+    registers: [registry],
+  });
   const rows = new Counter({
     name: 'iam_watcher_rows_affected_total',
     help: 'Rows changed by watchers, by action (disabled, deleted); dry runs change nothing and are not counted.',
@@ -61,11 +69,12 @@ export function createMetrics(watchers: readonly string[]): Metrics {
   });
   // Series exist from the start, so a rate() or absence alert has data before the first run.
   for (const w of watchers) {
-    for (const result of ['ok', 'failed', 'aborted']) runs.inc({ watcher: w, result }, 0);
-    for (const reason of ['overlap', 'claimed', 'backend-unavailable'])
+    for (const result of ['ok', 'failed', 'aborted', 'timeout']) runs.inc({ watcher: w, result }, 0);
+    for (const reason of ['overlap', 'claimed', 'backend-unavailable', 'paused'])
       skipped.inc({ watcher: w, reason }, 0);
     missed.inc({ watcher: w }, 0);
     leaseLost.inc({ watcher: w }, 0);
+    paused.set({ watcher: w }, 0);
   }
   const hooks: SchedulerHooks = {
     onRunFinished(info) {
@@ -89,6 +98,9 @@ export function createMetrics(watchers: readonly string[]): Metrics {
   return {
     registry,
     hooks,
+    setPaused(names) {
+      for (const w of watchers) paused.set({ watcher: w }, names.has(w) ? 1 : 0);
+    },
     render: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
   };
 }

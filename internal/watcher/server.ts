@@ -17,6 +17,7 @@ import { NotReadyError, answerWithin } from '../pkg/retry/wait-ready.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { kebab } from './options/fields.js';
 import { DaemonStatus } from './status-page/daemon-status.js';
+import { ControlLoop } from './control-loop.js';
 
 export interface ServerDeps {
   readonly config: Config;
@@ -66,6 +67,7 @@ export class Connections {
         leaseMs: lock.leaseMs,
         instanceId: config.instanceId,
         logger: logger.child({ component: 'lock' }),
+        history: config.history,
       });
     } else {
       this.coordinator = createLocalCoordinator({
@@ -162,6 +164,7 @@ export class PreparedServer {
   #health: HealthServer | undefined;
   /** The heartbeat and the status page. */
   readonly #status: DaemonStatus;
+  #control: ControlLoop | undefined;
   #stopped: Promise<number> | undefined;
   readonly #startAbort = new AbortController();
   readonly #metrics: Metrics;
@@ -239,6 +242,20 @@ export class PreparedServer {
       hooks: this.#metrics.hooks,
       ...(this.deps.censor === undefined ? {} : { censor: this.deps.censor }),
     });
+    // Paused watchers are known before the first slot (a replica restarted during a pause).
+    const redis = this.#conns.redis;
+    if (redis !== undefined) {
+      this.#control = new ControlLoop({
+        redis: redis.client,
+        keyPrefix: config.lock.keyPrefix,
+        instanceId: config.instanceId,
+        logger,
+        metrics: this.#metrics,
+      });
+      await this.#control.load();
+      if (this.#startAbort.signal.aborted) return;
+      this.#control.start(this.#scheduler);
+    }
     this.#scheduler.start();
     logger.info(
       {
@@ -289,6 +306,7 @@ export class PreparedServer {
     logger.info({ event: 'daemon.stopping' }, 'stopping: waiting for running jobs');
     let abandoned = 0;
     const steps: CloseStep[] = [
+      { name: 'controls', run: () => this.#control?.stop() },
       {
         name: 'scheduler',
         run: async () => {

@@ -6,7 +6,7 @@
 import { pino } from 'pino';
 import { enabledEntries, type Config } from './config.js';
 import type { AnyWatcher } from './watcher/registry.js';
-import type { Coordinator, LastRunRecord } from './lock/index.js';
+import type { Coordinator, LastRunRecord, RedisLike } from './lock/index.js';
 import { createRedisCoordinator } from './lock/index.js';
 import { createLockRedis, createRedis, waitRedis } from '../pkg/redis/redis.js';
 import { parseSchedule, type Schedule } from './scheduler/spec.js';
@@ -14,6 +14,13 @@ import { scheduleMode } from './list.js';
 import { Secrets } from '../pkg/censor/censor.js';
 import { UsageError, StartupError } from './errors.js';
 import { secretValues } from './options/index.js';
+import {
+  failureStreak,
+  readHistory,
+  readPaused,
+  type HistoryEntry,
+  type PauseRecord,
+} from './lock/redis/control.js';
 
 /** One watcher as `status --json` prints it. */
 export interface WatcherStatus {
@@ -32,6 +39,21 @@ export interface WatcherStatus {
   } | null;
   readonly running: { readonly instance: string; readonly since: string } | null;
   readonly nextSlot: string | null;
+  /** Paused cluster-wide (`iam-watcher pause`): since when, by whom, why; null when not. */
+  readonly paused: {
+    readonly note: string;
+    readonly since: string;
+    readonly host: string;
+    readonly instance: string;
+  } | null;
+  /** Runs in a row, newest first, that did not end ok (from the run history). */
+  readonly failureStreak: number;
+}
+
+/** What `status` reads beside the coordinator: the operator controls and the run history. */
+export interface StatusControls {
+  readonly paused: ReadonlyMap<string, PauseRecord>;
+  readonly histories: ReadonlyMap<string, readonly HistoryEntry[]>;
 }
 
 /** The whole answer of `status --json`. */
@@ -66,6 +88,7 @@ export async function readStatus(
   config: Config,
   watchers: readonly AnyWatcher[],
   nowMs: number,
+  controls: StatusControls = { paused: new Map(), histories: new Map() },
 ): Promise<ClusterStatus> {
   const rows = await Promise.all(
     enabledEntries(config, watchers).map(async ({ watcher, config: wc }): Promise<WatcherStatus> => {
@@ -94,10 +117,33 @@ export async function readStatus(
               },
         running: holder === undefined ? null : { instance: holder.instance, since: iso(holder.sinceMs) },
         nextSlot: next,
+        paused: pausedView(controls.paused.get(watcher.name)),
+        failureStreak: failureStreak(controls.histories.get(watcher.name) ?? []),
       };
     }),
   );
   return { at: iso(nowMs), keyPrefix: config.lock.keyPrefix, watchers: rows };
+}
+
+function pausedView(r: PauseRecord | undefined): WatcherStatus['paused'] {
+  return r === undefined ? null : { note: r.note, since: iso(r.atMs), host: r.host, instance: r.instance };
+}
+
+/** Reads the paused watchers and each watcher's history (for its failure streak). */
+async function readControls(
+  redis: RedisLike,
+  config: Config,
+  watchers: readonly AnyWatcher[],
+): Promise<StatusControls> {
+  const prefix = config.lock.keyPrefix;
+  const names = enabledEntries(config, watchers).map((e) => e.watcher.name);
+  const [paused, histories] = await Promise.all([
+    readPaused(redis, prefix),
+    Promise.all(
+      names.map((n) => readHistory(redis, prefix, n, config.history.size, config.history.maxAgeMs)),
+    ),
+  ]);
+  return { paused, histories: new Map(names.map((n, i) => [n, histories[i] ?? []])) };
 }
 
 function counts(c: LastRunRecord['counts']): string {
@@ -116,6 +162,8 @@ export function formatStatus(s: ClusterStatus): string {
     'COUNTS',
     'RUNNING NOW',
     'NEXT SLOT',
+    'FAILURE STREAK',
+    'PAUSED',
   ];
   const body = s.watchers.map((w) => [
     w.watcher,
@@ -126,6 +174,8 @@ export function formatStatus(s: ClusterStatus): string {
     w.lastRun ? counts(w.lastRun.counts) : '-',
     w.running ? `${w.running.instance} since ${w.running.since}` : '-',
     w.nextSlot ?? 'none',
+    String(w.failureStreak),
+    w.paused ? `since ${w.paused.since}` : '-',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
   const line = (r: readonly string[]) =>
@@ -133,9 +183,14 @@ export function formatStatus(s: ClusterStatus): string {
       .map((cell, i) => cell.padEnd(widths[i] ?? 0))
       .join('  ')
       .trimEnd();
-  const errors = s.watchers.flatMap((w) =>
-    w.lastRun?.error ? [`${w.watcher}: last run failed: ${w.lastRun.error}`] : [],
-  );
+  const errors = s.watchers.flatMap((w) => [
+    ...(w.paused
+      ? [
+          `${w.watcher}: paused by ${w.paused.host}/${w.paused.instance}${w.paused.note ? `: ${w.paused.note}` : ''}`,
+        ]
+      : []),
+    ...(w.lastRun?.error ? [`${w.watcher}: last run ${w.lastRun.result}: ${w.lastRun.error}`] : []),
+  ]);
   if (s.watchers.length === 0) return 'no watcher is enabled\n';
   return `${[line(head), ...body.map(line), ...errors].join('\n')}\n`;
 }
@@ -186,7 +241,8 @@ export async function clusterStatus(
     });
     let status: ClusterStatus;
     try {
-      status = await readStatus(coordinator, config, watchers, Date.now());
+      const controls = await readControls(redis.client, config, watchers);
+      status = await readStatus(coordinator, config, watchers, Date.now(), controls);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new StartupError(`cannot read the cluster status from ${redis.target}: ${reason}`, {

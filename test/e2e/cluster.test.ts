@@ -12,8 +12,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { requireBuild } from '../helpers/daemon.js';
 import {
-  deleteKeys,
-  saveLogs,
+  cleanUpCluster as cleanUp,
   sleep,
   slotReport,
   startAll,
@@ -38,19 +37,6 @@ before(() => {
 function freshPrefix(): string {
   seq += 1;
   return `iamw-e2e-cluster-${run}-${seq}`;
-}
-
-/** Kills whatever still runs and deletes the test's keys; keeps the logs of a failed test. */
-async function cleanUp(
-  t: { diagnostic(msg: string): void },
-  instances: readonly Instance[],
-  prefix: string,
-  failed: boolean,
-): Promise<void> {
-  for (const i of instances) i.kill('SIGKILL');
-  await Promise.all(instances.map((i) => i.daemon.exited));
-  await deleteKeys(prefix);
-  if (failed) t.diagnostic(`daemon logs kept in ${saveLogs(instances)}`);
 }
 
 /** For each checked slot, how many instances tried it (ran it, or found it claimed). */

@@ -45,6 +45,7 @@ const METRICS = new Set([
   'iam_watcher_lease_lost_total',
   'iam_watcher_last_success_timestamp_seconds',
   'iam_watcher_rows_affected_total',
+  'iam_watcher_paused',
 ]);
 
 /** Temporary directories of this file, removed when it ends. */
@@ -660,6 +661,10 @@ void test('prometheus alerts: well-formed rules on the daemon metrics, covering 
   covers(/iam_watcher_slots_skipped_total\{[^}]*reason="backend-unavailable"/, 'backend unavailable');
   covers(/iam_watcher_lease_lost_total/, 'lost leases');
   covers(/iam_watcher_slots_missed_total/, 'missed slots');
+  covers(
+    /iam_watcher_runs_total\{[^}]*result=~"failed\|timeout"[\s\S]*unless[\s\S]*result="ok"/,
+    'a failure streak',
+  );
 
   const promtool = which('promtool');
   if (!promtool) return t.skip('promtool is not installed: PromQL syntax not checked');

@@ -330,6 +330,19 @@ export function saveLogs(instances: readonly Instance[]): string {
   return dir;
 }
 
+/** Kills whatever still runs and deletes the test's keys; keeps the logs of a failed test. */
+export async function cleanUpCluster(
+  t: { diagnostic(msg: string): void },
+  instances: readonly Instance[],
+  prefix: string,
+  failed: boolean,
+): Promise<void> {
+  for (const i of instances) i.kill('SIGKILL');
+  await Promise.all(instances.map((i) => i.daemon.exited));
+  await deleteKeys(prefix);
+  if (failed) t.diagnostic(`daemon logs kept in ${saveLogs(instances)}`);
+}
+
 /** Resolves after `ms`. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { createRedisCoordinator } from '../../internal/watcher/lock/index.js';
 import type { Coordinator, Lease } from '../../internal/watcher/lock/index.js';
 import { claimOne } from '../helpers/claim.js';
+import { failureStreak, readHistory } from '../../internal/watcher/lock/redis/control.js';
 import { CLOSED_PORT, randomPrefix, testRedis } from '../helpers/redis.js';
 import { redisSuite } from '../helpers/redis-suite.js';
 
@@ -156,6 +157,58 @@ void describe('Redis coordinator (real Redis)', () => {
     await b.recordRun(record);
     assert.deepEqual(await a.lastRun('w'), record);
     assert.equal(await a.lastRun('other'), undefined);
+  });
+
+  void test('run history: finished runs and overlap skips, newest first, bounded by history.size', async () => {
+    const prefix = randomPrefix();
+    prefixes.push(prefix);
+    const redis = testRedis();
+    clients.push(redis);
+    const c = createRedisCoordinator({
+      redis,
+      keyPrefix: prefix,
+      leaseMs: 1000,
+      instanceId: 'a',
+      history: { size: 3, maxAgeMs: 60_000 },
+    });
+    const t0 = Date.UTC(2030, 0, 1);
+    for (let i = 0; i < 4; i++) {
+      const lease = await c.acquireLease('w', { kind: 'running' });
+      if (lease.outcome !== 'acquired') throw new Error('no lease');
+      const result = i === 2 ? 'failed' : 'ok';
+      await c.finishRuns([
+        {
+          lease: lease.lease,
+          record: {
+            watcher: 'w',
+            slotMs: t0 + i * 1000,
+            instance: 'a',
+            result,
+            startedMs: Date.now(),
+            durationMs: 5,
+            counts: { n: i },
+            ...(result === 'failed' ? { error: 'boom' } : {}),
+          },
+        },
+      ]);
+    }
+    await c.recordSkipped?.('w', t0 + 4000, 'a', 'overlap');
+    const h = await readHistory(redis, prefix, 'w', 10);
+    assert.deepEqual(
+      h.map((e) => [e.slotMs - t0, e.result]),
+      [
+        [4000, 'skipped: overlap'],
+        [3000, 'ok'],
+        [2000, 'failed'],
+      ],
+    );
+    assert.equal(h[2]?.error, 'boom');
+    assert.equal((await c.lastRun('w'))?.slotMs, t0 + 3000, 'a skip leaves the last-run record alone');
+    assert.equal(failureStreak(h), 0);
+    assert.equal(failureStreak(h.slice(2)), 1);
+    const ttl = await suite.admin.pttl(`${prefix}history:{w}`);
+    assert.ok(ttl > 50_000 && ttl <= 60_000, `history expiry ${ttl}`);
+    await c.close();
   });
 
   void test('many slots claimed at once: each claimed, taken or held exactly as one by one', async () => {

@@ -61,8 +61,16 @@ void describe('Redis coordinator scripts (real Redis)', () => {
     await suite.admin.set(`${p}running:{b}`, 'theirs');
     const reply = await run(
       RELEASE,
-      [`${p}running:{a}`, `${p}last-run:{a}`, `${p}running:{b}`, `${p}last-run:{b}`, `${p}x`, `${p}x`],
-      ['mine', '{"a":1}', 'mine', '{"b":1}', '', ''],
+      [
+        ...[`${p}running:{a}`, `${p}last-run:{a}`, `${p}last-run:{a}`],
+        ...[`${p}running:{b}`, `${p}last-run:{b}`, `${p}history:{b}`],
+        ...[`${p}x`, `${p}x`, `${p}x`],
+      ],
+      [
+        ...['mine', '{"a":1}', '', '0', '0'],
+        ...['mine', '{"b":1}', '=', '100', '60000'],
+        ...['', '', '', '0', '0'],
+      ],
     );
     assert.deepEqual(reply, [1, 0, 0]);
     assert.equal(await suite.admin.exists(`${p}running:{a}`), 0);
@@ -70,6 +78,22 @@ void describe('Redis coordinator scripts (real Redis)', () => {
     assert.equal(await suite.admin.get(`${p}last-run:{a}`), '{"a":1}');
     assert.equal(await suite.admin.get(`${p}last-run:{b}`), '{"b":1}');
     assert.equal(await suite.admin.exists(`${p}x`), 0, 'no token, no record: nothing written');
+    assert.deepEqual(await suite.admin.lrange(`${p}history:{b}`, 0, -1), ['{"b":1}']);
+    assert.equal(await suite.admin.exists(`${p}history:{a}`), 0, 'no history entry: no list');
+  });
+
+  void test('RELEASE: pushes history entries newest first, trimmed to the length, with an expiry', async () => {
+    const { p, run } = setup();
+    const h = `${p}history:{w}`;
+    for (let i = 1; i <= 5; i++) {
+      await run(RELEASE, [`${p}running:{w}`, `${p}last-run:{w}`, h], ['', `{"n":${i}}`, '=', '3', '60000']);
+    }
+    // A skipped slot: an entry of its own, the last-run record untouched.
+    await run(RELEASE, [`${p}running:{w}`, `${p}last-run:{w}`, h], ['', '', '{"skip":1}', '3', '60000']);
+    assert.deepEqual(await suite.admin.lrange(h, 0, -1), ['{"skip":1}', '{"n":5}', '{"n":4}']);
+    assert.equal(await suite.admin.get(`${p}last-run:{w}`), '{"n":5}');
+    const ttl = await suite.admin.pttl(h);
+    assert.ok(ttl > 50_000 && ttl <= 60_000, `history expiry ${ttl}`);
   });
 
   void test('EXTEND: resets the TTL of a key holding the token, only', async () => {

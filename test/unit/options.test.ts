@@ -390,6 +390,8 @@ void describe('keys, view and redaction', () => {
       'time-zone': '',
       'dry-run': false,
       'batch-size': 1000,
+      timeout: '0',
+      retry: { attempts: 1, backoff: '10s' },
       'max-reserve-days': 180,
     });
   });

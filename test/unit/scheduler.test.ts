@@ -59,7 +59,14 @@ interface Harness {
 }
 
 function harness(
-  entries: Array<{ config: WatcherConfig; durationMs?: number; fail?: boolean; ignoreAbort?: boolean }>,
+  entries: Array<{
+    config: WatcherConfig;
+    durationMs?: number;
+    fail?: boolean;
+    /** The first N runs fail. */
+    failFirst?: number;
+    ignoreAbort?: boolean;
+  }>,
   opts: { hooks?: SchedulerHooks; start?: number; coordinator?: Coordinator; clock?: ManualClock } = {},
 ): Harness {
   const clock = opts.clock ?? new ManualClock(opts.start ?? T0 + 500);
@@ -78,7 +85,8 @@ function harness(
         async run(ctx: RunContext<object>) {
           starts.push({ name: ctx.watcher, slot: ctx.slot.getTime(), at: clock.now() });
           if (e.durationMs) await clockSleep(clock, e.durationMs, e.ignoreAbort ? undefined : ctx.signal);
-          if (e.fail) throw new Error('boom');
+          if (e.fail || (e.failFirst ?? 0) > starts.filter((x) => x.name === ctx.watcher).length - 1)
+            throw new Error('boom');
           return { items: 1 };
         },
       },
@@ -511,5 +519,96 @@ void describe('Scheduler (manual clock, local coordinator)', () => {
       [new Date(T0 + 1000).toISOString(), new Date(T0 + 5000).toISOString()],
     );
     await h.scheduler.stop(100);
+  });
+
+  void describe('operator controls', () => {
+    void test('timeout: a 10 s run is aborted at 2 s and recorded as timeout', async () => {
+      const h = harness(
+        [{ config: config('a', { schedule: '@every 10s', timeoutMs: 2000 }), durationMs: 10_000 }],
+        {
+          start: T0 + 9_500,
+        },
+      );
+      h.scheduler.start();
+      await h.clock.advance(3_000);
+      const fin = events(h.lines, 'run.finished');
+      assert.equal(fin.length, 1);
+      assert.equal(fin[0]?.result, 'timeout');
+      assert.equal(fin[0]?.durationMs, 2000);
+      assert.equal((await h.coordinator.lastRun('a'))?.result, 'timeout');
+      assert.equal(h.scheduler.stats().get('a')?.timeout, 1);
+      await h.scheduler.stop(100);
+    });
+
+    /** A watcher on `@every 10s` whose first `failFirst` runs fail, started just before a slot. */
+    const retrying = (retryAttempts: number, retryBackoffMs: number, failFirst: number): Harness =>
+      harness(
+        [{ config: config('a', { schedule: '@every 10s', retryAttempts, retryBackoffMs }), failFirst }],
+        {
+          start: T0 + 9_500,
+        },
+      );
+
+    void test('retry: a slot that fails once runs again after the backoff, ok on attempt 2', async () => {
+      const h = retrying(2, 500, 1);
+      h.scheduler.start();
+      await h.clock.advance(2_000);
+      assert.deepEqual(
+        events(h.lines, 'run.finished').map((l) => [l.slot, l.attempt, l.result]),
+        [
+          [new Date(T0 + 10_000).toISOString(), 1, 'failed'],
+          [new Date(T0 + 10_000).toISOString(), 2, 'ok'],
+        ],
+      );
+      assert.deepEqual(
+        h.starts.map((s) => s.at - T0),
+        [10_000, 10_500],
+      );
+      assert.equal(events(h.lines, 'run.retrying').length, 1);
+      assert.equal(await h.coordinator.isRunning('a'), false, 'the lease is released after the last attempt');
+      await h.scheduler.stop(100);
+    });
+
+    void test('retry: no attempt starts at or after the next slot', async () => {
+      const h = retrying(3, 6_000, 5);
+      h.scheduler.start();
+      await h.clock.advance(7_000);
+      // Attempt 2 at +6 s; attempt 3 would start 12 s after that, past the next slot: none.
+      assert.deepEqual(
+        h.starts.map((s) => s.at - T0),
+        [10_000, 16_000],
+      );
+      const refused = events(h.lines, 'run.retrying').filter((l) => l.reason !== undefined);
+      assert.equal(refused[0]?.reason, 'the next slot comes first');
+      await h.scheduler.stop(100);
+    });
+
+    void test('paused: slots are skipped as paused (not missed) until the pause ends; a run going on can be aborted', async () => {
+      const h = harness([{ config: config('a'), durationMs: 5_000 }]);
+      h.scheduler.start();
+      await h.clock.advance(700); // the run of slot +1 s is going
+      h.scheduler.setPaused(new Set(['a']));
+      assert.equal(h.scheduler.abortRuns('a', new Error('paused with --abort')), 1);
+      await h.clock.advance(3_000);
+      assert.deepEqual(
+        h.starts.map((s) => s.slot - T0),
+        [1_000],
+      );
+      assert.equal(events(h.lines, 'run.finished')[0]?.result, 'aborted');
+      const paused = events(h.lines, 'run.skipped').filter((l) => l.reason === 'paused');
+      assert.deepEqual(
+        paused.map((l) => l.slot),
+        [2_000, 3_000, 4_000].map((ms) => new Date(T0 + ms).toISOString()),
+      );
+      assert.equal(h.scheduler.stats().get('a')?.skipped.paused, 3);
+      assert.equal(h.scheduler.stats().get('a')?.missed, 0);
+      h.scheduler.setPaused(new Set());
+      await h.clock.advance(1_000);
+      assert.deepEqual(
+        h.starts.map((s) => s.slot - T0),
+        [1_000, 5_000],
+      );
+      await h.scheduler.stop(100);
+    });
   });
 });

@@ -184,9 +184,10 @@ test('model: history and pause readers feed the page; a failed read is named, th
         : Promise.resolve(
             w === 'clean'
               ? [6, 5, 4, 3, 2, 1].map((k) => ({
+                  watcher: 'clean',
                   slotMs: NOW - k * 60_000,
                   instance: `web-${k}`,
-                  result: k === 6 ? 'timeout' : 'ok',
+                  result: ['', 'ok', 'ok', 'ok', 'failed', 'timeout', 'skipped: overlap'][k] ?? '',
                   startedMs: NOW - k * 60_000,
                   durationMs: k,
                   counts: {},
@@ -202,6 +203,10 @@ test('model: history and pause readers feed the page; a failed read is named, th
     clean?.runs.map((r) => r.instance),
     ['web-6', 'web-5', 'web-4', 'web-3', 'web-2'],
   );
+  // The state is the newest run that ran; the streak skips skipped slots and stops at an ok run.
+  assert.equal(clean?.last?.result, 'timeout');
+  assert.equal(clean?.failureStreak, 2);
+  assert.equal(clean?.streakAtLeast, false);
   assert.deepEqual([...m.problems].sort(), [
     'pause state: pause hash unreadable',
     'run history: history unreadable, auth ***',
@@ -210,6 +215,8 @@ test('model: history and pause readers feed the page; a failed read is named, th
   const page = renderPage(m);
   assert.match(page, /Not everything could be read/);
   assert.match(page, /badge bad">timeout/);
+  assert.match(page, /badge bad">2 failed in a row/);
+  assert.match(page, /badge off">skipped: overlap/);
 });
 
 test('model: without a coordinator (still connecting) the schedules and next slots still show', async () => {

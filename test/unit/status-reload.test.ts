@@ -47,6 +47,8 @@ test('status: last run, current holder and next slot per enabled watcher', async
       lastRun: null,
       running: null,
       nextSlot: '2025-03-01T10:01:00.000Z',
+      paused: null,
+      failureStreak: 0,
     },
   ]);
   assert.match(formatStatus(empty), /^clean\s+never\s+-/m);

@@ -71,13 +71,15 @@ export interface LastRunRecord {
   /** The slot the run served (ms since the epoch). */
   readonly slotMs: number;
   readonly instance: string;
-  readonly result: 'ok' | 'failed' | 'aborted';
+  readonly result: 'ok' | 'failed' | 'aborted' | 'timeout';
   readonly startedMs: number;
   readonly durationMs: number;
   readonly counts: Readonly<Record<string, number | boolean | string>>;
   readonly error?: string;
-  /** True for `iam-watcher run <watcher>` (not a scheduled slot). */
+  /** True for `iam-watcher run <watcher>` and `trigger` (not a scheduled slot). */
   readonly manual?: boolean;
+  /** The attempt within its slot, when the watcher retries (`retry.attempts` above 1). */
+  readonly attempt?: number;
 }
 
 /** The instance holding a watcher's run lease, as `status` shows it. */
@@ -137,6 +139,11 @@ export interface Coordinator {
   advanceChain(watcher: string, expectedMs: number | undefined, endMs: number): Promise<boolean>;
   /** Stores the last-run record. @throws when unreachable */
   recordRun(record: LastRunRecord): Promise<void>;
+  /**
+   * Adds a slot skipped after its claim (overlap) to the watcher's run history, without touching
+   * its last-run record; a backend without a history ignores it. Never rejects.
+   */
+  recordSkipped?(watcher: string, slotMs: number, instance: string, reason: string): Promise<void>;
   /**
    * Releases the leases of ended runs and stores their last-run records; runs that end in the same
    * event-loop turn travel together. Never rejects: a record not stored is the backend's to report.

@@ -15,6 +15,14 @@ export interface KeyNames {
   lastRun(watcher: string): string;
   /** Who took the watcher's latest run lease (read together with that lease key). */
   holder(watcher: string): string;
+  /** The watcher's run history: a list of run records, newest first (beside its last-run record). */
+  history(watcher: string): string;
+  /** Operator controls (control.ts): the hash of paused watchers, one field per watcher. */
+  paused(): string;
+  /** Operator controls: the list of trigger requests the replicas take from. */
+  triggers(): string;
+  /** Operator controls: the list a replica answers one trigger request on. */
+  triggerReply(id: string): string;
 }
 
 /** Builds key names; a prefix without a trailing `:` gets one. */
@@ -36,5 +44,10 @@ export function keyNames(prefix: string): KeyNames {
     chain: (w) => `${p}chain:${tag(w)}`,
     lastRun: (w) => `${p}last-run:${tag(w)}`,
     holder: (w) => `${p}holder:${tag(w)}`,
+    history: (w) => `${p}history:${tag(w)}`,
+    // One hash tag for the control keys: a replica reads them in one pipeline, also on a Cluster.
+    paused: () => `${p}{control}:paused`,
+    triggers: () => `${p}{control}:triggers`,
+    triggerReply: (id) => `${p}{control}:reply:${id}`,
   };
 }

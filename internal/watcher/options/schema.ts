@@ -12,6 +12,7 @@ import {
   durationField,
   enumField,
   hostPortField,
+  intField,
   listField,
   stringField,
   type Field,
@@ -31,6 +32,7 @@ export interface ConfigKey {
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
+const DAY = 24 * 60 * MINUTE;
 
 function entry(key: string, prop: readonly string[], field: Field<unknown>, defaultText?: string): ConfigKey {
   return defaultText === undefined ? { key, field, prop } : { key, field, prop, defaultText };
@@ -133,6 +135,34 @@ function lockKeys(): Entry[] {
         docZh:
           '若干台相互独立的 Redis 服务器（3 台或 5 台，彼此不是主从副本）的 host:port，时间槽的认领和租约的持有以多数派为准；为空时使用 redis 连接。',
         check: checkHostPort,
+      }),
+    ],
+  ];
+}
+
+/** `history.*`: the run history each watcher keeps in the coordination backend. */
+function historyKeys(): Entry[] {
+  return [
+    [
+      'history.size',
+      ['history', 'size'],
+      intField({
+        default: 100,
+        doc: 'Runs kept per watcher in the run history (iam-watcher history); the oldest go first.',
+        docZh: '每个 watcher 在运行历史中保留的运行条数（iam-watcher history）；超出时最早的先删除。',
+        min: 1,
+        max: 10_000,
+        unit: 'runs',
+      }),
+    ],
+    [
+      'history.max-age',
+      ['history', 'maxAgeMs'],
+      durationField({
+        default: 28 * DAY,
+        doc: 'Runs older than this leave the history; a watcher that stops running loses its history this long after its last run.',
+        docZh: '早于这段时间的运行记录从历史中移除；停止运行的 watcher 在最后一次运行这么久之后失去其历史。',
+        minMs: MINUTE,
       }),
     ],
   ];
@@ -248,6 +278,7 @@ export function configKeys(watchers: readonly WatcherSpec[]): readonly ConfigKey
       ...daemonKeys(),
       ...statusPageKeys(),
       ...lockKeys(),
+      ...historyKeys(),
       ...mysqlKeys(),
       ...redisKeys(),
       ...logKeys(),

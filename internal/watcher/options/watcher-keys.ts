@@ -39,6 +39,8 @@ export const COMMON_WATCHER_KEYS = [
   'time-zone',
   'dry-run',
   'batch-size',
+  'timeout',
+  'retry',
 ] as const;
 
 /** `watcher.<name>.{enabled, schedule, ...}` with the watcher's defaults. */
@@ -125,6 +127,37 @@ export function commonWatcherKeys(w: WatcherSpec): Entry[] {
         min: 1,
         max: 100_000,
         unit: 'rows',
+      }),
+    ],
+    [
+      k('timeout'),
+      p('timeoutMs'),
+      durationField({
+        default: 0,
+        doc: 'A run still going after this long is aborted (its AbortSignal fires) and recorded as timeout; 0 is no limit.',
+        docZh: '运行超过这段时间即被中止（触发其 AbortSignal），并记录为 timeout；0 表示不限时。',
+      }),
+    ],
+    [
+      k('retry.attempts'),
+      p('retryAttempts'),
+      intField({
+        default: 1,
+        doc: 'Attempts per slot: a failed run is tried again within its slot, before the next slot, under the same lease and overlap rules; 1 is no retry.',
+        docZh:
+          '每个时间槽的尝试次数：失败的运行会在本时间槽内、下一个时间槽之前再试，遵守同样的租约和重叠规则；1 表示不重试。',
+        min: 1,
+        max: 10,
+        unit: 'attempts',
+      }),
+    ],
+    [
+      k('retry.backoff'),
+      p('retryBackoffMs'),
+      durationField({
+        default: 10_000,
+        doc: 'Wait between a failed attempt and the next; doubles after each attempt.',
+        docZh: '一次失败的尝试与下一次尝试之间的等待时间；每次尝试后翻倍。',
       }),
     ],
   ];

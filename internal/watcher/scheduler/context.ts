@@ -35,6 +35,8 @@ export class SchedulerContext {
   readonly stopController = new AbortController();
   readonly inFlight = new Set<InFlight>();
   readonly stats = new Map<string, WatcherStats>();
+  /** Watchers paused cluster-wide (operator controls): their slots are skipped as `paused`. */
+  paused: ReadonlySet<string> = new Set();
   /** Resolvers of {@link drained} promises, called when {@link inFlight} empties. */
   #drainWaiters: Array<() => void> = [];
   readonly #watcherLoggers = new Map<string, Logger>();
@@ -102,7 +104,8 @@ export class SchedulerContext {
         ok: 0,
         failed: 0,
         aborted: 0,
-        skipped: { overlap: 0, claimed: 0, 'backend-unavailable': 0 },
+        timeout: 0,
+        skipped: { overlap: 0, claimed: 0, 'backend-unavailable': 0, paused: 0 },
         missed: 0,
         leaseLost: 0,
       };

@@ -11,10 +11,12 @@ import type { WatcherConfig } from '../config.js';
 import type { LastRunRecord, Lease } from '../lock/coordinator.js';
 import { iso } from '../../pkg/clock/iso.js';
 import { LazyAbort } from '../../pkg/abort/lazy-abort.js';
+import type { TimerHandle } from '../../pkg/clock/clock.js';
 import { runCounts } from '../watcher/registry.js';
 import type { AnyWatcher, RunContext, RunCounts, RunSettings } from '../watcher/registry.js';
 import type { InFlight, SchedulerContext } from './context.js';
 import { TurnBatch } from './turn-batch.js';
+import { WatcherError } from '../errors.js';
 import type { RunFinishedInfo, RunResult } from './types.js';
 
 /** What a finished run reports back to its caller. */
@@ -35,6 +37,8 @@ export interface ExecuteRunParams {
   readonly lease: Lease;
   readonly manual: boolean;
   readonly dryRun?: boolean;
+  /** The attempt within its slot (retries); absent for a watcher that does not retry. */
+  readonly attempt?: number;
 }
 
 /** Runs a watcher once. Never rejects. The lease is released before it resolves. */
@@ -72,6 +76,7 @@ export function startRun(
   }
   ctx.runStarted(run.watcher, p.slotMs, p.manual);
   run.startedMs = ctx.clock.now();
+  armTimeout(run, p.config.timeoutMs);
   let running: Promise<RunCounts | void>;
   try {
     running = p.watcher.run(run.context);
@@ -172,9 +177,15 @@ class Run implements InFlight {
   };
   #unwatch: () => void = () => undefined;
 
+  /** Set when `timeout` aborted the run (see {@link armTimeout}). */
+  timer: TimerHandle;
+  timedOut = false;
+
   /** The watcher's promise settled: queue the bookkeeping for the end of this turn. */
-  end(result: RunResult, counts: RunCounts | void, failure: unknown): void {
+  end(settled: RunResult, counts: RunCounts | void, failure: unknown): void {
     this.#ended = true;
+    if (this.timer !== undefined) this.ctx.clock.clearTimeout(this.timer);
+    const result = this.timedOut && settled !== 'ok' ? 'timeout' : settled;
     this.endedMs = this.ctx.clock.now();
     this.result = result;
     this.counts = runCounts(counts, this.context.counted);
@@ -196,6 +207,7 @@ class Run implements InFlight {
       counts: this.counts,
       ...(this.error === undefined ? {} : { error: this.error }),
       ...(this.params.manual ? { manual: true } : {}),
+      ...(this.params.attempt === undefined ? {} : { attempt: this.params.attempt }),
     };
   }
 
@@ -210,10 +222,13 @@ class Run implements InFlight {
       durationMs: this.endedMs - this.startedMs,
       result: this.result,
       ...(this.params.manual ? { manual: true } : {}),
+      ...(this.params.attempt === undefined ? {} : { attempt: this.params.attempt }),
     };
     const events = this.ctx.logger;
     if (this.result === 'ok') events.info(line, 'run finished');
     else if (this.result === 'aborted') events.warn({ ...line, err: this.failure }, 'run aborted');
+    else if (this.result === 'timeout')
+      events.error({ ...line, err: this.failure }, `run of watcher "${this.watcher}" timed out`);
     else
       events.error(
         { ...line, err: this.failure },
@@ -246,9 +261,27 @@ class Run implements InFlight {
       counts: this.counts,
       rows: this.context.settings.dryRun ? {} : this.context.counted,
       manual: this.params.manual,
+      ...(this.params.attempt === undefined ? {} : { attempt: this.params.attempt }),
       ...(this.error === undefined ? {} : { error: this.error }),
     };
   }
+}
+
+/**
+ * `watcher.<name>.timeout`: aborts the run's signal once it has run that long; the run then ends
+ * as `timeout` (unless it still ends ok). No timer at all for a watcher without a timeout.
+ */
+function armTimeout(run: Run, timeoutMs: number | undefined): void {
+  if (timeoutMs === undefined || timeoutMs <= 0) return;
+  run.timer = run.ctx.clock.setTimeout(() => {
+    run.timedOut = true;
+    run.context.abort(
+      new WatcherError(
+        'RUN_TIMEOUT',
+        `run of watcher "${run.watcher}" exceeded its timeout of ${timeoutMs} ms`,
+      ),
+    );
+  }, timeoutMs);
 }
 
 /**

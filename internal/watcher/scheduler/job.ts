@@ -131,7 +131,8 @@ export class Job {
   /** At start-up: run the latest slot inside the catch-up window if nobody ran it; else count gaps. */
   async #startupChecks(now: number): Promise<void> {
     const prev = this.schedule.previous(now);
-    if (prev === undefined) return;
+    // Paused: its slots are skipped on purpose, neither missed nor caught up.
+    if (prev === undefined || this.ctx.paused.has(this.name)) return;
     const { coordinator } = this.ctx;
     try {
       const last = await coordinator.lastRun(this.name);

@@ -127,6 +127,25 @@ export class Scheduler {
     };
   }
 
+  /**
+   * The watchers paused cluster-wide (operator controls, read by the daemon's control loop): from
+   * now on their slots are skipped with reason `paused`; runs going on are not touched.
+   */
+  setPaused(names: ReadonlySet<string>): void {
+    this.#ctx.paused = names;
+  }
+
+  /** Aborts this instance's runs of a watcher going on now (`pause --abort`). @returns how many. */
+  abortRuns(name: string, reason: unknown): number {
+    let n = 0;
+    for (const entry of this.#ctx.inFlight) {
+      if (entry.watcher !== name || entry.abort === undefined) continue;
+      entry.abort(reason);
+      n += 1;
+    }
+    return n;
+  }
+
   /** The next `n` slots of a watcher from now (fixed-delay: assuming runs take no time). */
   nextSlots(name: string, n: number): Date[] {
     const job = this.#jobs.get(name);

@@ -7,7 +7,8 @@ import type { ClaimLeaseResult, ClaimRequest, Lease, LeaseScope } from '../lock/
 import type { AnyWatcher } from '../watcher/registry.js';
 import type { SchedulerContext } from './context.js';
 import { waitUntil } from './context.js';
-import { executeRun, startRun } from './execute-run.js';
+import { startRun } from './execute-run.js';
+import { executeAttempts, retries } from './attempts.js';
 import type { ExecutedRun } from './execute-run.js';
 import { gapAfter, type Schedule } from './spec.js';
 import { TurnBatch } from './turn-batch.js';
@@ -61,7 +62,7 @@ export class SlotRunner {
    * that is not simply claimed and leased goes on as {@link runSlot} would.
    */
   queueSlot(slotMs: number): void {
-    if (this.ctx.stopping) return;
+    if (this.ctx.stopping || skippedAsPaused(this.ctx, this.current().watcher.name, slotMs)) return;
     claiming.push(this.ctx, this.#claimOf(slotMs));
   }
 
@@ -91,7 +92,8 @@ export class SlotRunner {
     slotMs: number,
     opts: { chainEnd?: number | undefined; startAtMs?: number } = {},
   ): Promise<SlotOutcome> {
-    if (this.ctx.stopping) return { kind: 'skipped' };
+    if (this.ctx.stopping || skippedAsPaused(this.ctx, this.current().watcher.name, slotMs))
+      return { kind: 'skipped' };
     const claim = this.#claimOf(slotMs);
     // Claim and lease in one step (one round trip on Redis); the lease is only taken when claimed.
     return this.afterClaim(claim, await this.#claim(claim), opts);
@@ -123,6 +125,9 @@ export class SlotRunner {
       lease = await this.#retryBriefly(name, slotMs, scope, schedule);
     if (lease === 'held' || lease === 'unavailable') {
       this.ctx.skipped(name, slotMs, lease === 'held' ? 'overlap' : 'backend-unavailable');
+      // This instance holds the slot's claim: it alone puts the skip in the history.
+      if (lease === 'held')
+        void this.ctx.coordinator.recordSkipped?.(name, slotMs, this.ctx.instanceId, 'overlap');
       return { kind: 'skipped' };
     }
     if (opts.startAtMs !== undefined) await waitUntil(this.ctx, opts.startAtMs);
@@ -130,7 +135,12 @@ export class SlotRunner {
       await giveBack(this.ctx, name, slotMs, lease, r.token);
       return { kind: 'skipped' };
     }
-    const run = await executeRun(this.ctx, { watcher, config, slotMs, lease, manual: false });
+    const run = await executeAttempts(
+      this.ctx,
+      { watcher, config, slotMs, lease, manual: false },
+      scope,
+      schedule,
+    );
     if (schedule.mode !== 'fixed-delay') return { kind: 'ran', run, chainEnd: undefined };
     return { kind: 'ran', run, chainEnd: await this.#advanceChain(name, opts.chainEnd, run.endedMs) };
   }
@@ -265,10 +275,25 @@ async function startAt(ctx: SchedulerContext, slotMs: number, ready: readonly Re
     await Promise.all(ready.map((r) => giveBack(ctx, r.claim.watcher, slotMs, r.lease, r.token)));
     return;
   }
-  for (const { claim, lease } of ready) {
-    const { watcher, config } = claim.entry;
-    startRun(ctx, { watcher, config, slotMs, lease, manual: false });
+  const pausedMeanwhile: Promise<unknown>[] = [];
+  for (const { claim, lease, token } of ready) {
+    const { watcher, config, schedule } = claim.entry;
+    if (skippedAsPaused(ctx, watcher.name, slotMs)) {
+      pausedMeanwhile.push(giveBack(ctx, watcher.name, slotMs, lease, token));
+      continue;
+    }
+    const p = { watcher, config, slotMs, lease, manual: false };
+    if (retries(p)) ctx.track(watcher.name, executeAttempts(ctx, p, claim.scope, schedule));
+    else startRun(ctx, p);
   }
+  await Promise.all(pausedMeanwhile);
+}
+
+/** A paused watcher's slot is skipped (reason `paused`) and not claimed: true when so. */
+function skippedAsPaused(ctx: SchedulerContext, name: string, slotMs: number): boolean {
+  if (!ctx.paused.has(name)) return false;
+  ctx.skipped(name, slotMs, 'paused');
+  return true;
 }
 
 // One in-flight entry for a whole batch until its runs have started (or were given back): shutdown

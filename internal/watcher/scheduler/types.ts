@@ -13,10 +13,10 @@ export interface SchedulerEntry {
 }
 
 /** Why a slot did not run. */
-export type SkipReason = 'overlap' | 'claimed' | 'backend-unavailable';
+export type SkipReason = 'overlap' | 'claimed' | 'backend-unavailable' | 'paused';
 
 /** How a run ended. */
-export type RunResult = 'ok' | 'failed' | 'aborted';
+export type RunResult = 'ok' | 'failed' | 'aborted' | 'timeout';
 
 /** Passed to {@link SchedulerHooks.onRunFinished}. */
 export interface RunFinishedInfo {
@@ -31,6 +31,8 @@ export interface RunFinishedInfo {
   readonly error?: string;
   /** True for {@link Scheduler.runNow}. */
   readonly manual: boolean;
+  /** The attempt within its slot, when the watcher retries. */
+  readonly attempt?: number;
 }
 
 /** Passed to {@link SchedulerHooks.onSkipped}. */
@@ -105,6 +107,7 @@ export interface WatcherStats {
   ok: number;
   failed: number;
   aborted: number;
+  timeout: number;
   skipped: Record<SkipReason, number>;
   missed: number;
   leaseLost: number;

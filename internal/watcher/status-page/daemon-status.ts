@@ -14,7 +14,8 @@ import { Secrets } from '../../pkg/censor/censor.js';
 import { secretValues } from '../options/index.js';
 import { VERSION } from '../version.js';
 import { InstanceHeartbeat, readInstances, type InstanceInfo, type SeenInstance } from './instances.js';
-import type { PageReaders } from './model.js';
+import type { PageReaders, PageRun, PauseState } from './model.js';
+import { readHistory, readPaused } from '../lock/redis/control.js';
 import { StatusPage, type PageAnswer } from './status-page.js';
 
 /** Options of {@link DaemonStatus}. */
@@ -26,7 +27,10 @@ export interface DaemonStatusOptions {
   readonly watchers: readonly AnyWatcher[];
   /** @defaultValue the config's own secrets censored */
   readonly censor?: (text: string) => string;
-  /** Pause and history readers, where the backend keeps them. */
+  /**
+   * Pause and history readers. @defaultValue with `lock.backend: redis`, the ones `status` uses
+   * (`iam-watcher pause` and the run history); with `local`, none
+   */
   readonly readers?: PageReaders;
 }
 
@@ -61,7 +65,7 @@ export class DaemonStatus {
         readReplicas: () => this.#replicas(),
         self: this.self,
         censor: o.censor ?? ((t) => secrets.censor(t)),
-        ...o.readers,
+        ...(o.readers ?? (o.config.lock.backend === 'redis' ? this.#redisReaders() : {})),
       });
     }
   }
@@ -88,6 +92,31 @@ export class DaemonStatus {
   /** Stops announcing (and leaves the replica list). Never rejects. */
   async stop(): Promise<void> {
     await this.#heartbeat?.stop();
+  }
+
+  /** The pause and history reads of the Redis backend (nothing before the connection answers). */
+  #redisReaders(): PageReaders {
+    const prefix = this.o.config.lock.keyPrefix;
+    return {
+      readPaused: async () => {
+        const redis = this.#conns?.redis;
+        const out = new Map<string, PauseState>();
+        if (redis === undefined) return out;
+        for (const [name, r] of await readPaused(redis, prefix)) {
+          out.set(name, {
+            ...(r.note === '' ? {} : { note: r.note }),
+            sinceMs: r.atMs,
+            by: `${r.host}/${r.instance}`,
+          });
+        }
+        return out;
+      },
+      readHistory: async (watcher, limit): Promise<readonly PageRun[]> => {
+        const redis = this.#conns?.redis;
+        if (redis === undefined) return [];
+        return readHistory(redis, prefix, watcher, limit, this.o.current().history.maxAgeMs);
+      },
+    };
   }
 
   #replicas(): Promise<readonly SeenInstance[]> {

@@ -12,10 +12,13 @@ import { readStatus, type WatcherStatus } from '../status.js';
 import { scheduleMode } from '../list.js';
 import { parseSchedule } from '../scheduler/spec.js';
 import type { InstanceInfo, SeenInstance } from './instances.js';
+import { failureStreak } from '../lock/redis/control.js';
 
 /** How many next slots and recent runs each watcher shows. */
 export const NEXT_SLOTS = 3;
 export const RECENT_RUNS = 5;
+/** How many history entries are read per watcher: the runs shown and enough for a failure streak. */
+export const HISTORY_READ = 20;
 
 /** A watcher's pause, as a pause reader gives it (all but the flag optional). */
 export interface PauseState {
@@ -28,6 +31,7 @@ export interface PauseState {
 
 /** One finished run as the page shows it; `result` is `ok`, `failed`, `aborted`, `timeout`, `skipped: <reason>`. */
 export interface PageRun {
+  readonly watcher: string;
   readonly slotMs: number;
   readonly instance: string;
   readonly result: string;
@@ -60,8 +64,14 @@ export interface PageWatcher {
   readonly dryRun: boolean;
   /** undefined: not paused (or no pause reader). */
   readonly paused: PauseState | undefined;
-  /** Newest first; at most {@link RECENT_RUNS}. */
+  /** Newest first; at most {@link RECENT_RUNS} (from the history, skipped slots included). */
   readonly runs: readonly PageRun[];
+  /** The newest run that ran (not a skipped slot), for the watcher's state. */
+  readonly last: PageRun | undefined;
+  /** Runs in a row, newest first, that did not end ok (from the history read). */
+  readonly failureStreak: number;
+  /** The streak reaches past the {@link HISTORY_READ} entries read: it is at least that long. */
+  readonly streakAtLeast: boolean;
   /** Whether `runs` came from the run history (else from the last-run record alone). */
   readonly fromHistory: boolean;
   readonly running: { readonly instance: string; readonly sinceMs: number } | undefined;
@@ -122,8 +132,9 @@ class Problems {
   }
 }
 
-function runOf(last: NonNullable<WatcherStatus['lastRun']>): PageRun {
+function runOf(watcher: string, last: NonNullable<WatcherStatus['lastRun']>): PageRun {
   return {
+    watcher,
     slotMs: Date.parse(last.slot),
     instance: last.instance,
     result: last.result,
@@ -193,9 +204,13 @@ export async function buildPageModel(i: PageInput): Promise<PageModel> {
       const readHistory = i.readHistory;
       const history =
         readHistory &&
-        (await problems.attempt('run history', () => readHistory(name, RECENT_RUNS), undefined));
+        (await problems.attempt('run history', () => readHistory(name, HISTORY_READ), undefined));
       const paused = pauses?.get(name);
-      const last = status?.lastRun ? [runOf(status.lastRun)] : [];
+      const record = status?.lastRun ? runOf(name, status.lastRun) : undefined;
+      // An empty history (kept only since an upgrade, say) still has the last-run record.
+      const runs = history?.length ? history : record ? [record] : [];
+      const last = runs.find((r) => !r.result.startsWith('skipped')) ?? record;
+      const streak = failureStreak(runs);
       const schedule = parseSchedule(wc.schedule, { mode: wc.mode, timeZone: wc.timeZone });
       return {
         name,
@@ -205,8 +220,13 @@ export async function buildPageModel(i: PageInput): Promise<PageModel> {
         timeZone: wc.timeZone,
         dryRun: wc.dryRun,
         paused: paused === undefined ? undefined : censorPause(paused, i.censor),
-        // An empty history (kept only since an upgrade, say) still has the last-run record.
-        runs: (history?.length ? history : last).slice(0, RECENT_RUNS).map((r) => censorRun(r, i.censor)),
+        runs: runs.slice(0, RECENT_RUNS).map((r) => censorRun(r, i.censor)),
+        last: last && censorRun(last, i.censor),
+        failureStreak: streak,
+        streakAtLeast:
+          streak > 0 &&
+          streak === runs.filter((r) => !r.result.startsWith('skipped')).length &&
+          runs.length >= HISTORY_READ,
         fromHistory: history !== undefined && history.length > 0,
         running: status?.running
           ? { instance: i.censor(status.running.instance), sinceMs: Date.parse(status.running.since) }

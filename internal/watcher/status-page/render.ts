@@ -53,8 +53,10 @@ function stateBadges(w: PageWatcher): Html[] {
   const out: Html[] = [];
   if (w.paused) out.push(badge('warn', 'paused'));
   if (w.running) out.push(badge('run', 'running'));
-  const last = w.runs[0];
-  out.push(last ? badge(resultClass(last.result), last.result) : badge('off', 'never ran'));
+  out.push(w.last ? badge(resultClass(w.last.result), w.last.result) : badge('off', 'never ran'));
+  if (w.failureStreak >= 2) {
+    out.push(badge('bad', `${w.failureStreak}${w.streakAtLeast ? '+' : ''} failed in a row`));
+  }
   if (w.dryRun) out.push(badge('off', 'dry run'));
   return out;
 }
@@ -67,7 +69,7 @@ function counts(c: PageRun['counts']): string {
 
 function overview(m: PageModel): Html {
   const rows = m.watchers.map((w) => {
-    const last = w.runs[0];
+    const last = w.last;
     const next = w.next[0];
     return markup`<tr>
 ${cell('Watcher', markup`<a href="#w-${w.name}">${w.name}</a>`)}

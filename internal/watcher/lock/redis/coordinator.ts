@@ -55,7 +55,16 @@ export interface RedisCoordinatorOptions {
    * @defaultValue 3
    */
   readonly splitRetries?: number;
+  /**
+   * `history.*`: each finished run is also pushed onto its watcher's history list (in the same
+   * RELEASE item as its last-run record), which keeps `size` entries and expires `maxAgeMs` after
+   * the latest push.
+   * @defaultValue `{ size: 100, maxAgeMs: 28 days }`
+   */
+  readonly history?: { readonly size: number; readonly maxAgeMs: number };
 }
+
+const DEFAULT_HISTORY = { size: 100, maxAgeMs: 28 * 24 * 3600 * 1000 };
 
 /** Creates the Redis coordinator. */
 export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordinator {
@@ -67,7 +76,7 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
   const health = new BackendHealth(options.logger, 'redis');
   const releaser = new Releaser(servers, main, health);
   const keeper = new LeaseKeeper(servers, leaseMs, releaser, health);
-  const records = new Records(main, servers, keys, releaser, health);
+  const records = new Records(main, servers, keys, releaser, health, options.history ?? DEFAULT_HISTORY);
   const claims = new Claims({
     servers,
     keys,
@@ -113,6 +122,8 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
     chainEnd: (watcher) => records.chainEnd(watcher),
     advanceChain: (watcher, expectedMs, endMs) => records.advanceChain(watcher, expectedMs, endMs),
     recordRun: (record) => records.recordRun(record),
+    recordSkipped: (watcher, slotMs, instance, reason) =>
+      records.recordSkipped(watcher, slotMs, instance, reason),
     finishRuns,
     lastRun: (watcher) => records.lastRun(watcher),
     holder: (watcher) => records.holder(watcher),

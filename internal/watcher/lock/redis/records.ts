@@ -8,7 +8,7 @@ import type { KeyNames } from '../keys.js';
 import type { BackendHealth } from './backend-health.js';
 import { defineScript, type ScriptCall } from './batcher.js';
 import { answersOfQuorum, poll } from './quorum.js';
-import type { Releaser, StoredRecord } from './releaser.js';
+import type { HistoryPush, Releaser, StoredRecord } from './releaser.js';
 import { ADVANCE_CHAIN } from './scripts/advance-chain.js';
 import type { LockServer } from './servers.js';
 import { holderOf } from './tokens.js';
@@ -29,13 +29,39 @@ export class Records {
     private readonly keys: KeyNames,
     private readonly releaser: Releaser,
     private readonly health: BackendHealth,
+    /** `history.*`: how the run history is bounded. */
+    private readonly history: { readonly size: number; readonly maxAgeMs: number },
   ) {
     this.#advanceChain = defineScript(main.client, ADVANCE_CHAIN);
   }
 
   /** A run's last-run record as it is stored. */
   stored(record: LastRunRecord): StoredRecord {
-    return { key: this.keys.lastRun(record.watcher), value: JSON.stringify(record) };
+    return {
+      key: this.keys.lastRun(record.watcher),
+      value: JSON.stringify(record),
+      history: this.#history(record.watcher),
+    };
+  }
+
+  #history(watcher: string): HistoryPush {
+    return { key: this.keys.history(watcher), size: this.history.size, ttlMs: this.history.maxAgeMs };
+  }
+
+  /** See {@link Coordinator.recordSkipped}: a history entry alone, through the release path. */
+  recordSkipped(watcher: string, slotMs: number, instance: string, reason: string): Promise<void> {
+    const entry = {
+      watcher,
+      slotMs,
+      instance,
+      result: `skipped: ${reason}`,
+      startedMs: Date.now(),
+      durationMs: 0,
+      counts: {},
+    };
+    const history = { ...this.#history(watcher), entry: JSON.stringify(entry) };
+    const record: StoredRecord = { key: this.keys.lastRun(watcher), value: '', history };
+    return this.releaser.release([{ key: record.key, token: '', record }]).catch(() => undefined);
   }
 
   recordRun(record: LastRunRecord): Promise<void> {

@@ -7,10 +7,23 @@ import type { BackendHealth } from './backend-health.js';
 import type { ScriptItem } from './batcher.js';
 import type { LockServer } from './servers.js';
 
-/** A record to store: a last-run record (JSON) under its key. */
+/** A record to store: a last-run record (JSON) under its key, and pushed onto a history list. */
 export interface StoredRecord {
   readonly key: string;
   readonly value: string;
+  /** The watcher's history list, when the record also goes there (see scripts/release.ts). */
+  readonly history?: HistoryPush | undefined;
+}
+
+/** Where and how a run record joins its watcher's history. */
+export interface HistoryPush {
+  readonly key: string;
+  /** Entries kept. */
+  readonly size: number;
+  /** The list expires this long after its latest push. */
+  readonly ttlMs: number;
+  /** The entry, when it is not the record itself (a skipped slot has no last-run record). */
+  readonly entry?: string;
 }
 
 /** A key to delete where it still holds `token` (`''` = delete nothing), and a record to store. */
@@ -68,10 +81,15 @@ export class Releaser {
   }
 }
 
+const NO_HISTORY = ['', '0', '0'] as const;
+
 /** The RELEASE item of a release (see scripts/release.ts), with its record when `withRecord`. */
 function item(r: Release, withRecord: boolean): ScriptItem {
   const record = withRecord ? r.record : undefined;
-  if (record === undefined) return { keys: [r.key, r.key], args: [r.token, ''] };
-  if (r.token === '') return { keys: [record.key, record.key], args: ['', record.value] };
-  return { keys: [r.key, record.key], args: [r.token, record.value] };
+  if (record === undefined) return { keys: [r.key, r.key, r.key], args: [r.token, '', ...NO_HISTORY] };
+  const h = record.history;
+  const key = r.token === '' ? record.key : r.key;
+  const value = h?.entry === undefined ? record.value : '';
+  const push = h === undefined ? NO_HISTORY : [h.entry ?? '=', String(h.size), String(h.ttlMs)];
+  return { keys: [key, record.key, h?.key ?? record.key], args: [r.token, value, ...push] };
 }
