@@ -22,6 +22,7 @@ import { createRestrictedUser, type RestrictedUser } from '../helpers/grants.js'
 import { deletePrefix, testRedis } from '../helpers/redis.js';
 import { createRedisCoordinator, type Coordinator, type Lease } from '../../internal/watcher/lock/index.js';
 import { InstanceHeartbeat } from '../../internal/watcher/status-page/instances.js';
+import { setPaused } from '../../internal/watcher/lock/redis/control.js';
 import { CONTENT_SECURITY_POLICY } from '../../internal/watcher/status-page/style.js';
 import { escapeHtml } from '../../internal/watcher/status-page/html.js';
 import { parseSchedule } from '../../internal/watcher/scheduler/spec.js';
@@ -169,6 +170,14 @@ void describe('status page in a browser', { timeout: 120_000 }, () => {
       counts: { deleted: 0 },
       error: `login as ${user.user} with ${user.password} refused <img src=x onerror=alert(1)>`,
     });
+    await setPaused(client, PREFIX, {
+      watcher: 'soak02',
+      note: `<b>db migration</b> ${REDIS_PW}`,
+      atMs: Date.now() - 90_000,
+      host: 'ops-laptop',
+      instance: 'cli-1',
+      abort: false,
+    });
     const held = await coordinator.acquireLease('soak01', { kind: 'running' });
     assert.equal(held.outcome, 'acquired');
     lease = (held as { lease: Lease }).lease;
@@ -249,6 +258,11 @@ void describe('status page in a browser', { timeout: 120_000 }, () => {
       const slots = parseSchedule(WEEKLY, { timeZone: 'Asia/Shanghai' }).nextSlots(Date.now(), 3);
       for (const t of slots) assert.ok(soak02.includes(utc(t)), `${utc(t)} not in: ${soak02}`);
       assert.match(soak02, /never ran/);
+      // Paused through the project's own control record: the note as text, its secret censored.
+      assert.match(soak02, /paused/);
+      assert.ok(soak02.includes('yes — “<b>db migration</b> ***”'), soak02);
+      assert.match(soak02, /by ops-laptop\/cli-1/);
+      assert.equal(await page.locator('#w-soak02 b').count(), 0);
       // The failed last run, censored and escaped.
       const clean = await text(page, '#w-clean');
       assert.match(clean, /failed/);
@@ -265,6 +279,9 @@ void describe('status page in a browser', { timeout: 120_000 }, () => {
         names.some((n) => probe.includes(n)),
         probe,
       );
+      // ... read from the run history, several of them.
+      assert.match(probe, /Recent runs, newest first/);
+      assert.ok((await page.locator('#w-probe table.runs tr.entry').count()) >= 2);
       // Replicas: both daemons live, this one marked; the quiet one not seen for two minutes.
       const rows = await page.locator('table.replicas tbody tr').allTextContents();
       const row = (n: string) => rows.find((r) => r.includes(n))?.replace(/\s+/g, ' ') ?? '';
