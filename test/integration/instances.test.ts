@@ -33,26 +33,17 @@ void describe('replica heartbeat (real Redis)', () => {
     suite.prefixes.push(prefix);
     const redis = testRedis();
     suite.clients.push(redis);
-    return { prefix, redis };
+    // A heartbeat of `instance` on this prefix whose clock is `now()`.
+    const beater = (instance: string, now: () => number) =>
+      new InstanceHeartbeat({ redis, keyPrefix: prefix, self: info(instance), logger: silent, now });
+    return { prefix, redis, beater };
   };
 
   void test('beats refresh one member per daemon; the list is newest first with what each announced', async () => {
-    const { prefix, redis } = setup();
+    const { prefix, redis, beater } = setup();
     let now = Date.now();
-    const a = new InstanceHeartbeat({
-      redis,
-      keyPrefix: prefix,
-      self: info('a'),
-      logger: silent,
-      now: () => now,
-    });
-    const b = new InstanceHeartbeat({
-      redis,
-      keyPrefix: prefix,
-      self: info('b'),
-      logger: silent,
-      now: () => now,
-    });
+    const a = beater('a', () => now);
+    const b = beater('b', () => now);
     await a.beat();
     now += 1_000;
     await b.beat();
@@ -69,7 +60,7 @@ void describe('replica heartbeat (real Redis)', () => {
   });
 
   void test('members older than the retention are not listed and are trimmed by the next beat', async () => {
-    const { prefix, redis } = setup();
+    const { prefix, redis, beater } = setup();
     const now = Date.now();
     const key = instancesKey(prefix);
     await redis.zadd(key, now - INSTANCES_RETAIN_MS - 1_000, JSON.stringify(info('old')));
@@ -79,32 +70,20 @@ void describe('replica heartbeat (real Redis)', () => {
       (await readInstances(redis, prefix, now)).map((s) => s.instance),
       ['quiet'],
     );
-    await new InstanceHeartbeat({
-      redis,
-      keyPrefix: prefix,
-      self: info('c'),
-      logger: silent,
-      now: () => now,
-    }).beat();
+    await beater('c', () => now).beat();
     const members = await redis.zrange(key, 0, -1);
     assert.ok(!members.some((m) => m.includes('"old"')), members.join(' '));
     assert.equal(members.length, 3);
   });
 
   void test('the set never holds more than MAX_INSTANCES members; the most recently seen stay', async () => {
-    const { prefix, redis } = setup();
+    const { prefix, redis, beater } = setup();
     const now = Date.now();
     const key = instancesKey(prefix);
     const args: Array<string | number> = [];
     for (let i = 0; i < MAX_INSTANCES + 10; i++) args.push(now - 100_000 + i, JSON.stringify(info(`r${i}`)));
     await redis.zadd(key, ...args);
-    await new InstanceHeartbeat({
-      redis,
-      keyPrefix: prefix,
-      self: info('me'),
-      logger: silent,
-      now: () => now,
-    }).beat();
+    await beater('me', () => now).beat();
     assert.equal(await redis.zcard(key), MAX_INSTANCES);
     const seen = await readInstances(redis, prefix, now);
     assert.equal(seen[0]?.instance, 'me');
