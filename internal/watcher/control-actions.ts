@@ -34,7 +34,7 @@ export interface ActionResult {
 }
 
 /** How long `trigger` waits for a replica to take its request. */
-export const TRIGGER_ACCEPT_MS = 3_000;
+export const TRIGGER_ACCEPT_MS = 2_000;
 /**
  * How long `trigger` waits for a sign of life from the replica running the watcher (it says
  * `running` every 2 s): after that the replica is taken for dead, the run with it.
@@ -52,13 +52,20 @@ export function needShared(config: Config, command: string): void {
   }
 }
 
-/** Runs `fn` with a connected client of the main Redis connection, closed afterwards. */
-export async function withRedis<T>(config: Config, fn: (redis: RedisLike) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` with a connected client of the main Redis connection, closed afterwards; the connection
+ * is waited for up to `waitMs`.
+ */
+export async function withRedis<T>(
+  config: Config,
+  fn: (redis: RedisLike) => Promise<T>,
+  waitMs = config.redis.timeoutMs,
+): Promise<T> {
   const silent = pino({ level: 'silent' });
   const handle = createRedis(config.redis, silent);
   try {
     try {
-      await waitRedis(handle, config.redis.timeoutMs, silent);
+      await waitRedis(handle, waitMs, silent);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new StartupError(`cannot reach Redis at ${handle.target}: ${reason}`, { cause: err });
@@ -79,7 +86,12 @@ export async function pausedForList(
 ): Promise<ReadonlyMap<string, PauseRecord>> {
   if (config.lock.backend !== 'redis') return new Map();
   try {
-    return await withRedis(config, (r) => readPaused(r, config.lock.keyPrefix));
+    // `list` is an offline command: a Redis that does not answer costs it a second at most.
+    return await withRedis(
+      config,
+      (r) => readPaused(r, config.lock.keyPrefix),
+      Math.min(config.redis.timeoutMs, 1000),
+    );
   } catch (err) {
     warn(`iam-watcher: paused state not shown: ${err instanceof Error ? err.message : String(err)}\n`);
     return new Map();

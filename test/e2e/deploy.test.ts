@@ -672,6 +672,41 @@ void test('prometheus alerts: well-formed rules on the daemon metrics, covering 
   assert.equal(r.code, 0, r.out);
 });
 
+void test('prometheus alerts: the failure streak fires after three failed or timed-out runs with no success, and only then', (t) => {
+  const promtool = which('promtool');
+  if (!promtool) return t.skip('promtool is not installed: the rule is not exercised');
+  const dir = tempDir('iamw-promtool-');
+  // One replica's counters, scraped every 5 minutes over a day: "bad" fails (failed and timeout)
+  // three times and never succeeds; "flaky" fails as often but also succeeds once.
+  const series = (watcher: string, result: string, values: string): string =>
+    `      - series: 'iam_watcher_runs_total{job="iam-watcher", instance="a", watcher="${watcher}", result="${result}"}'\n        values: '${values}'\n`;
+  writeFileSync(
+    join(dir, 'streak.test.yaml'),
+    `rule_files: ['${ALERTS}']
+evaluation_interval: 1m
+tests:
+  - interval: 5m
+    input_series:
+${series('bad', 'failed', '0x100 1x100 2x100')}${series('bad', 'timeout', '0x150 1x150')}${series('bad', 'ok', '0x300')}${series('flaky', 'failed', '0x100 1x100 2x100')}${series('flaky', 'timeout', '0x150 1x150')}${series('flaky', 'ok', '0x200 1x100')}
+    alert_rule_test:
+      - eval_time: 10h
+        alertname: IamWatcherFailureStreak
+        exp_alerts: []
+      - eval_time: 20h
+        alertname: IamWatcherFailureStreak
+        exp_alerts:
+          - exp_labels: { severity: critical, watcher: bad }
+            exp_annotations:
+              summary: 'iam-watcher bad: 3 failed runs in a row'
+              description: >-
+                Every run of watcher bad in the last day failed or timed out. Run \`iam-watcher history bad\`
+                for the errors; \`iam-watcher pause bad --note "..."\` stops it on every replica while you look.
+`,
+  );
+  const r = run(promtool, ['test', 'rules', join(dir, 'streak.test.yaml')]);
+  assert.equal(r.code, 0, r.out);
+});
+
 // ---------------------------------------------------------------------------------------------------
 // The Go iam-watcher's layout: ${IAM_INSTALL_DIR}/bin/iam-watcher --config=FILE
 

@@ -1,4 +1,4 @@
-/** Cluster coordination: slot claims, leases, fixed-delay chains and last-run records. */
+/** Cluster coordination: slot claims, leases, fixed-delay chains, last-run records, run history and operator controls. */
 export type {
   ClaimLeaseResult,
   ClaimOutcome,
@@ -19,3 +19,10 @@ export {
 export { createRedisCoordinator, type RedisCoordinatorOptions, type RedisLike } from './redis/coordinator.js';
 export { quorum } from './redis/quorum.js';
 export { keyNames, type KeyNames } from './keys.js';
+export {
+  failureStreak,
+  readHistory,
+  readPaused,
+  type HistoryEntry,
+  type PauseRecord,
+} from './redis/control.js';
