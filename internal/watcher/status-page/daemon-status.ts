@@ -15,7 +15,7 @@ import { secretValues } from '../options/index.js';
 import { VERSION } from '../version.js';
 import { InstanceHeartbeat, readInstances, type InstanceInfo, type SeenInstance } from './instances.js';
 import type { PageReaders, PageRun, PauseState } from './model.js';
-import { readHistory, readPaused } from '../lock/redis/control.js';
+import { readHistory, readPaused } from '../lock/index.js';
 import { StatusPage, type PageAnswer } from './status-page.js';
 
 /** Options of {@link DaemonStatus}. */

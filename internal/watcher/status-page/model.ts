@@ -12,7 +12,7 @@ import { readStatus, type WatcherStatus } from '../status.js';
 import { scheduleMode } from '../list.js';
 import { parseSchedule } from '../scheduler/spec.js';
 import type { InstanceInfo, SeenInstance } from './instances.js';
-import { failureStreak } from '../lock/redis/control.js';
+import { failureStreak } from '../lock/index.js';
 
 /** How many next slots and recent runs each watcher shows. */
 export const NEXT_SLOTS = 3;
