@@ -20,6 +20,8 @@ import { renderPage } from '../../internal/watcher/status-page/render.js';
 import { CONTENT_SECURITY_POLICY, STYLE } from '../../internal/watcher/status-page/style.js';
 import { StatusPage } from '../../internal/watcher/status-page/status-page.js';
 import type { InstanceInfo } from '../../internal/watcher/status-page/instances.js';
+import { DaemonStatus } from '../../internal/watcher/status-page/daemon-status.js';
+import { pino } from 'pino';
 
 const watchers = defaultRegistry.list();
 const NOW = Date.parse('2025-03-01T10:00:30Z');
@@ -256,4 +258,20 @@ test('StatusPage: one gathering serves the requests of its cache time; headers f
   assert.equal(a.headers['x-content-type-options'], 'nosniff');
   assert.equal(a.headers['cache-control'], 'no-store');
   assert.equal(a.headers['content-type'], 'text/html; charset=utf-8');
+});
+
+test('DaemonStatus: with lock.backend local the page shows this daemon alone; disabled, there is no page', async () => {
+  const cfg = loadFromFlags(watchers, { 'lock.backend': 'local', 'instance-id': 'solo-1' });
+  const status = new DaemonStatus({ config: cfg, current: () => cfg, watchers });
+  const coordinator = createLocalCoordinator({ instanceId: 'solo-1', clock });
+  status.connected({ coordinator, redis: undefined }, pino({ level: 'silent' }));
+  const answer = await status.page?.();
+  assert.ok(answer, 'status-page.enabled defaults to true');
+  assert.match(answer.body, /backend local/);
+  assert.match(answer.body, /solo-1<\/span> <span class="muted">\(this page\)/);
+  assert.match(answer.body, /lock\.backend is local: this daemon works alone/);
+  assert.equal(answer.body.split('class="card"').length - 1, 2, 'clean and task are enabled by default');
+  await status.stop();
+  const off = loadFromFlags(watchers, { 'lock.backend': 'local', 'status-page.enabled': 'false' });
+  assert.equal(new DaemonStatus({ config: off, current: () => off, watchers }).page, undefined);
 });
