@@ -122,6 +122,15 @@ export interface HistoryConfig {
   readonly maxAgeMs: number;
 }
 
+/** `notify.*`: the failure webhook. */
+export interface NotifyConfig {
+  /** Empty = no webhook. A secret (it may hold a token). */
+  readonly webhookUrl: string;
+  readonly webhookTimeoutMs: number;
+  /** Tries per notification, the first included. */
+  readonly webhookAttempts: number;
+}
+
 export interface Config {
   /** The file the config was read from, if any. */
   readonly configFile: string | undefined;
@@ -136,6 +145,7 @@ export interface Config {
   readonly mysql: MySQLConfig;
   readonly redis: RedisConfig;
   readonly log: LogConfig;
+  readonly notify: NotifyConfig;
   /** Every registered watcher's config, by name (disabled ones included, `enabled: false`). */
   readonly watchers: Readonly<Record<string, WatcherConfig>>;
 }

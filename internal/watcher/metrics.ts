@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SchedulerHooks } from './scheduler/scheduler.js';
+import { registerScheduleMetrics, type ScheduleMetricsSource } from './schedule-metrics.js';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -14,8 +15,11 @@ export interface Metrics {
   render(): Promise<{ contentType: string; body: string }>;
 }
 
-/** Creates the registry and the hooks that feed it. */
-export function createMetrics(watchers: readonly string[]): Metrics {
+/**
+ * Creates the registry and the hooks that feed it. With `schedules`, the slot and last-success
+ * gauges (schedule-metrics.ts) read it when scraped.
+ */
+export function createMetrics(watchers: readonly string[], schedules?: ScheduleMetricsSource): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const runs = new Counter({
@@ -49,18 +53,13 @@ export function createMetrics(watchers: readonly string[]): Metrics {
     labelNames: ['watcher'] as const,
     registers: [registry],
   });
-  const lastSuccess = new Gauge({
-    name: 'iam_watcher_last_success_timestamp_seconds',
-    help: 'Unix time of the end of the last successful run on this instance.',
-    labelNames: ['watcher'] as const,
-    registers: [registry],
-  });
   const paused = new Gauge({
     name: 'iam_watcher_paused',
     help: 'Whether the watcher is paused cluster-wide (iam-watcher pause): 1 paused, 0 not.',
     labelNames: ['watcher'] as const,
     registers: [registry],
   });
+  const slots = schedules === undefined ? undefined : registerScheduleMetrics(registry, schedules);
   const rows = new Counter({
     name: 'iam_watcher_rows_affected_total',
     help: 'Rows changed by watchers, by action (disabled, deleted); dry runs change nothing and are not counted.',
@@ -80,7 +79,7 @@ export function createMetrics(watchers: readonly string[]): Metrics {
     onRunFinished(info) {
       runs.inc({ watcher: info.watcher, result: info.result });
       duration.observe({ watcher: info.watcher }, info.durationMs / 1000);
-      if (info.result === 'ok') lastSuccess.set({ watcher: info.watcher }, Date.now() / 1000);
+      if (info.result === 'ok') slots?.noteSuccess(info.watcher, Date.now());
       for (const [action, n] of Object.entries(info.rows)) {
         if (n > 0) rows.inc({ watcher: info.watcher, action }, n);
       }

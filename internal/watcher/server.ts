@@ -18,6 +18,12 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { kebab } from './options/fields.js';
 import { DaemonStatus } from './status-page/daemon-status.js';
 import { ControlLoop } from './control-loop.js';
+import { webhookNotifier } from './notify/from-config.js';
+import type { WebhookNotifier } from './notify/webhook.js';
+import { combineHooks } from './scheduler-hooks.js';
+
+/** How long shutdown waits for queued webhook notifications to go out. */
+const WEBHOOK_FLUSH_MS = 5_000;
 
 export interface ServerDeps {
   readonly config: Config;
@@ -168,6 +174,8 @@ export class PreparedServer {
   #stopped: Promise<number> | undefined;
   readonly #startAbort = new AbortController();
   readonly #metrics: Metrics;
+  /** `notify.webhook-url`: undefined when it is empty. */
+  readonly #notifier: WebhookNotifier | undefined;
   /** The latest reloaded config (watcher settings apply; other keys need a restart). */
   #watcherConfig: Config | undefined;
   #resolveDone: (code: number) => void = () => undefined;
@@ -178,7 +186,15 @@ export class PreparedServer {
   });
 
   constructor(private readonly deps: ServerDeps) {
-    this.#metrics = createMetrics(enabledEntries(deps.config, deps.watchers).map((e) => e.watcher.name));
+    this.#metrics = createMetrics(
+      enabledEntries(deps.config, deps.watchers).map((e) => e.watcher.name),
+      {
+        watchers: () =>
+          enabledEntries(this.#watcherConfig ?? deps.config, deps.watchers).map((e) => e.config),
+        coordinator: () => this.#conns?.coordinator,
+      },
+    );
+    this.#notifier = webhookNotifier(deps.config, deps.logger, deps.censor, this.#metrics.registry);
     this.#status = new DaemonStatus({
       config: deps.config,
       current: () => this.#watcherConfig ?? deps.config,
@@ -239,7 +255,10 @@ export class PreparedServer {
       dbConnectionLimit: config.mysql.maxOpenConnections,
       logger,
       instanceId: config.instanceId,
-      hooks: this.#metrics.hooks,
+      hooks:
+        this.#notifier === undefined
+          ? this.#metrics.hooks
+          : combineHooks(this.#metrics.hooks, this.#notifier.hooks),
       ...(this.deps.censor === undefined ? {} : { censor: this.deps.censor }),
     });
     // Paused watchers are known before the first slot (a replica restarted during a pause).
@@ -314,6 +333,7 @@ export class PreparedServer {
         },
       },
       { name: 'heartbeat', run: () => this.#status.stop() },
+      { name: 'notify', run: () => this.#notifier?.close(WEBHOOK_FLUSH_MS) },
       { name: 'connections', run: () => this.#conns?.close() },
       { name: 'health', run: () => this.#health?.close() },
     ];

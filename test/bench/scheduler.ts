@@ -247,8 +247,13 @@ const starters: Record<Engine, Starter> = {
             durationMs: 0,
             counts: {},
           };
-          keys.push(`${prefix}running:{w${w}}`, `${prefix}last-run:{w${w}}`, `${prefix}history:{w${w}}`);
-          args.push(tokens[w]!, JSON.stringify(record), '=', '100', '2592000000');
+          keys.push(
+            `${prefix}running:{w${w}}`,
+            `${prefix}last-run:{w${w}}`,
+            `${prefix}last-success:{w${w}}`,
+            `${prefix}history:{w${w}}`,
+          );
+          args.push(tokens[w]!, JSON.stringify(record), '=', '100', '2419200000');
         }
         ends.push(call('benchOps', keys, args));
       }

@@ -118,6 +118,56 @@ test('a bad schedule stops with exit 2 naming the watcher and the spec', () => {
   assert.match(r.stderr, /watcher\.task\.schedule: .*/);
 });
 
+test('notify.webhook-url is a secret: validate prints ***, a bad one is exit 2 without its value', () => {
+  const good = runCli(['validate', '--notify.webhook-url', 'https://hooks.example/t/sekret-tok-1']);
+  assert.equal(good.code, 0, good.stderr);
+  assert.match(good.stdout, /webhook-url: "?\*\*\*"?/);
+  assert.ok(!good.stdout.includes('sekret-tok-1'));
+  for (const bad of ['ftp://hooks.example/sekret-tok-2', 'not a url sekret-tok-2']) {
+    const r = runCli(['validate'], { env: { IAM_WATCHER_NOTIFY_WEBHOOK_URL: bad } });
+    assert.equal(r.code, 2, r.stdout);
+    assert.match(r.stderr, /notify\.webhook-url: must be an http:\/\/ or https:\/\/ URL/);
+    assert.ok(!r.stderr.includes('sekret-tok-2'), r.stderr);
+  }
+});
+
+test('a bad @every phase stops with exit 2 naming the key, from a flag or the file', () => {
+  for (const [spec, re] of [
+    ['@every 1d/25h', /phase 25h must be less than the interval 1d/],
+    ['@every 1d/-1h', /phase: negative duration/],
+    ['@every 1d/1d', /phase 1d must be less than the interval 1d/],
+    ['@every 1d/3h/1h', /at most one phase/],
+  ] as const) {
+    const r = runCli(['validate', '--watcher.clean.schedule', spec]);
+    assert.equal(r.code, 2, `${spec}: ${r.stdout}`);
+    assert.match(r.stderr, new RegExp(`watcher\\.clean\\.schedule: .*${re.source}`));
+  }
+  const file = writeConfig(tempDir(), "watcher:\n  task:\n    schedule: '@every 1d/25h'\n");
+  const r = runCli(['validate', '-c', file]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /watcher\.task\.schedule: .*phase 25h.*iam-watcher\.yaml:3/);
+});
+
+test('@every 1d/3h: list shows slots at 03:00 UTC, the same in two processes in different zones', () => {
+  const list = (tz: string): ListRow => {
+    const r = runCli(['list', '--json', '--watcher.clean.schedule', '@every 1d/3h'], { env: { TZ: tz } });
+    assert.equal(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as ListRow[]).find((w) => w.name === 'clean')!;
+  };
+  const shanghai = list('Asia/Shanghai');
+  const newYork = list('America/New_York');
+  assert.equal(shanghai.next.length, 5);
+  for (const n of shanghai.next) assert.match(n.utc, /T03:00:00\.000Z$/);
+  for (const n of shanghai.next) assert.match(n.local, / 11:00:00 GMT\+8$/);
+  const times = shanghai.next.map((n) => Date.parse(n.utc));
+  for (let i = 1; i < times.length; i++) assert.equal(times[i]! - times[i - 1]!, 86_400_000);
+  assert.ok(times[0]! > Date.now() - 1000 && times[0]! <= Date.now() + 86_400_000);
+  // Another process, another zone, a little later: the same slots (unless 03:00 UTC passed meanwhile).
+  const other = newYork.next.map((n) => n.utc);
+  const same = other[0] === shanghai.next[0]!.utc ? other : other.slice(0, 4);
+  assert.deepEqual(same, shanghai.next.map((n) => n.utc).slice(other[0] === shanghai.next[0]!.utc ? 0 : 1));
+});
+
 test('list shows every watcher with its next 5 slots in UTC and in its zone', () => {
   const r = runCli([
     'list',
@@ -148,10 +198,11 @@ test('list shows every watcher with its next 5 slots in UTC and in its zone', ()
   const times = clean.next.map((n) => Date.parse(n.utc));
   for (let i = 1; i < times.length; i++) assert.equal(times[i]! - times[i - 1]!, 86_400_000);
   assert.ok(times[0]! > Date.now() && times[0]! <= Date.now() + 86_400_000);
-  // @every 1d: fixed-rate slots on the epoch grid, every midnight UTC.
+  // The default @every 1d/18h: fixed-rate slots on the epoch grid shifted by 18 h, 02:00 in China.
   const task = rows.find((w) => w.name === 'task')!;
+  assert.equal(task.schedule, '@every 1d/18h');
   assert.equal(task.mode, 'fixed-rate');
-  for (const n of task.next) assert.match(n.utc, /T00:00:00\.000Z$/);
+  for (const n of task.next) assert.match(n.utc, /T18:00:00\.000Z$/);
   const secret = rows.find((w) => w.name === 'cleansecret')!;
   assert.equal(secret.enabled, false);
   assert.equal(secret.mode, 'fixed-delay');

@@ -192,6 +192,12 @@ watcher:
     );
     const last = metric(m.body, 'iam_watcher_last_success_timestamp_seconds', 'watcher="clean"');
     assert.ok(last !== undefined && Math.abs(Date.now() / 1000 - last) < 10, `last success ${last}`);
+    // The schedule's slots around now, computed when scraped (@every 1s here: one second apart).
+    const next = metric(m.body, 'iam_watcher_next_slot_timestamp_seconds', 'watcher="clean"');
+    const prev = metric(m.body, 'iam_watcher_previous_slot_timestamp_seconds', 'watcher="clean"');
+    assert.ok(next !== undefined && prev !== undefined, 'slot gauges');
+    assert.equal(next - prev, 1);
+    assert.ok(prev <= Date.now() / 1000 && Math.abs(next - Date.now() / 1000) < 5, `${prev} ${next}`);
     assert.match(m.body, /^iam_watcher_run_duration_seconds_count\{watcher="clean"\} \d+/m);
     assert.match(m.body, /^process_cpu_user_seconds_total \d/m);
     assert.match(m.body, /^nodejs_heap_size_used_bytes \d/m);

@@ -1,7 +1,8 @@
 /**
  * The status page in a real browser (Debian's chromium, driven by playwright-core): two spawned
- * daemons on a Redis with a password and MySQL as a least-privilege account with one, a known
- * cluster state written through the project's own coordinator and heartbeat (a failed last run
+ * daemons on a Redis with a password, MySQL as a least-privilege account with one and a failure
+ * webhook whose URL holds a token; a known cluster state written through the project's own
+ * coordinator, control records and heartbeat (a failed last run
  * whose error quotes the MySQL password and some markup, a lease held by a named instance, a
  * replica gone quiet two minutes ago), and the page checked against it: watcher rows, schedules,
  * next slots, last results, the holder, the replicas; no secret anywhere; the CSP header, no CSP
@@ -48,6 +49,8 @@ const CHROMIUM_ARGS = [
 const id = randomBytes(4).toString('hex');
 const PREFIX = `page-${id}:`;
 const REDIS_PW = `Rpw-${randomBytes(6).toString('hex')}`;
+/** A webhook URL carrying a token (a secret key): nothing listens there, nothing should be posted. */
+const WEBHOOK = `http://127.0.0.1:9/hook/tok-${randomBytes(6).toString('hex')}`;
 const WEEKLY = '0 30 4 * * 1';
 const WATCHERS = `  task: { enabled: false }
   cleansecret: { enabled: false }
@@ -85,6 +88,8 @@ redis:
   port: ${o.redisPort}
   password: '${REDIS_PW}'
   timeout: 2s
+notify:
+  webhook-url: '${WEBHOOK}'
 log:
   level: info
 watcher:
@@ -224,7 +229,7 @@ void describe('status page in a browser', { timeout: 120_000 }, () => {
       assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
       assert.equal(res.headers.get('cache-control'), 'no-store');
       const body = await res.text();
-      for (const secret of [REDIS_PW, user.password, escapeHtml(user.password)]) {
+      for (const secret of [REDIS_PW, user.password, escapeHtml(user.password), WEBHOOK, 'tok-']) {
         assert.ok(!body.includes(secret), `the page shows a secret`);
       }
       assert.ok(body.includes('<meta http-equiv="refresh" content="5">'));
@@ -289,7 +294,7 @@ void describe('status page in a browser', { timeout: 120_000 }, () => {
       assert.match(row(names[1]!), /live/);
       assert.match(row('web-gone'), /not seen for 2 m/);
       const all = await page.content();
-      assert.ok(!all.includes(REDIS_PW) && !all.includes(user.password));
+      assert.ok(!all.includes(REDIS_PW) && !all.includes(user.password) && !all.includes(WEBHOOK));
       await page.screenshot({ path: join(OUTPUT, 'status-page-desktop.png'), fullPage: true });
       assert.deepEqual(seen.errors, []);
       assert.deepEqual(seen.console, [], 'console messages (CSP violations are reported there)');

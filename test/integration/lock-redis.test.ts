@@ -211,6 +211,38 @@ void describe('Redis coordinator (real Redis)', () => {
     await c.close();
   });
 
+  void test("last success: written with an ok run's release, kept through a failed one, read by any instance", async () => {
+    const prefix = randomPrefix();
+    prefixes.push(prefix);
+    const a = make(prefix, 'a').c;
+    const b = make(prefix, 'b').c;
+    const record = (slotMs: number, result: 'ok' | 'failed') => ({
+      watcher: 'w',
+      slotMs,
+      instance: 'a',
+      result,
+      startedMs: slotMs,
+      durationMs: 7,
+      counts: {},
+    });
+    assert.equal(await b.lastSuccess('w'), undefined);
+    const run = async (slotMs: number, result: 'ok' | 'failed') => {
+      const lease = await a.acquireLease('w', { kind: 'running' });
+      if (lease.outcome !== 'acquired') throw new Error('not leased');
+      await a.finishRuns([{ lease: lease.lease, record: record(slotMs, result) }]);
+      assert.equal(await suite.admin.exists(lease.lease.key), 0, 'the lease is released');
+    };
+    await run(1_000, 'ok');
+    assert.deepEqual(await b.lastSuccess('w'), record(1_000, 'ok'));
+    await run(2_000, 'failed');
+    assert.deepEqual(await b.lastRun('w'), record(2_000, 'failed'));
+    assert.deepEqual(await b.lastSuccess('w'), record(1_000, 'ok'), 'a failed run leaves the last success');
+    await b.recordRun(record(3_000, 'ok')); // a manual run's record alone
+    assert.deepEqual(await a.lastSuccess('w'), record(3_000, 'ok'));
+    await a.close();
+    await b.close();
+  });
+
   void test('many slots claimed at once: each claimed, taken or held exactly as one by one', async () => {
     const prefix = randomPrefix();
     prefixes.push(prefix);

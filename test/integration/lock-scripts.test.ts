@@ -62,9 +62,9 @@ void describe('Redis coordinator scripts (real Redis)', () => {
     const reply = await run(
       RELEASE,
       [
-        ...[`${p}running:{a}`, `${p}last-run:{a}`, `${p}last-run:{a}`],
-        ...[`${p}running:{b}`, `${p}last-run:{b}`, `${p}history:{b}`],
-        ...[`${p}x`, `${p}x`, `${p}x`],
+        ...[`${p}running:{a}`, `${p}last-run:{a}`, `${p}last-run:{a}`, `${p}last-run:{a}`],
+        ...[`${p}running:{b}`, `${p}last-run:{b}`, `${p}last-run:{b}`, `${p}history:{b}`],
+        ...[`${p}x`, `${p}x`, `${p}x`, `${p}x`],
       ],
       [
         ...['mine', '{"a":1}', '', '0', '0'],
@@ -85,15 +85,32 @@ void describe('Redis coordinator scripts (real Redis)', () => {
   void test('RELEASE: pushes history entries newest first, trimmed to the length, with an expiry', async () => {
     const { p, run } = setup();
     const h = `${p}history:{w}`;
-    for (let i = 1; i <= 5; i++) {
-      await run(RELEASE, [`${p}running:{w}`, `${p}last-run:{w}`, h], ['', `{"n":${i}}`, '=', '3', '60000']);
-    }
+    const keys = [`${p}running:{w}`, `${p}last-run:{w}`, `${p}last-run:{w}`, h];
+    for (let i = 1; i <= 5; i++) await run(RELEASE, keys, ['', `{"n":${i}}`, '=', '3', '60000']);
     // A skipped slot: an entry of its own, the last-run record untouched.
-    await run(RELEASE, [`${p}running:{w}`, `${p}last-run:{w}`, h], ['', '', '{"skip":1}', '3', '60000']);
+    await run(RELEASE, keys, ['', '', '{"skip":1}', '3', '60000']);
     assert.deepEqual(await suite.admin.lrange(h, 0, -1), ['{"skip":1}', '{"n":5}', '{"n":4}']);
     assert.equal(await suite.admin.get(`${p}last-run:{w}`), '{"n":5}');
     const ttl = await suite.admin.pttl(h);
     assert.ok(ttl > 50_000 && ttl <= 60_000, `history expiry ${ttl}`);
+  });
+
+  void test('RELEASE: an item naming a last-success key stores the record there too; others leave it', async () => {
+    const { p, run } = setup();
+    const none = ['', '0', '0'];
+    await suite.admin.set(`${p}running:{a}`, 'mine');
+    const ok = [`${p}running:{a}`, `${p}last-run:{a}`, `${p}last-success:{a}`, `${p}last-run:{a}`];
+    assert.deepEqual(await run(RELEASE, ok, ['mine', '{"result":"ok"}', ...none]), [1]);
+    assert.equal(await suite.admin.get(`${p}last-success:{a}`), '{"result":"ok"}');
+    // A failed run's record (no last-success key): the last success stays the ok one.
+    const failed = [`${p}running:{a}`, `${p}last-run:{a}`, `${p}last-run:{a}`, `${p}last-run:{a}`];
+    assert.deepEqual(await run(RELEASE, failed, ['', '{"result":"failed"}', ...none]), [0]);
+    assert.equal(await suite.admin.get(`${p}last-run:{a}`), '{"result":"failed"}');
+    assert.equal(await suite.admin.get(`${p}last-success:{a}`), '{"result":"ok"}');
+    // A release without a record writes no last success even when the key is named.
+    const bare = [`${p}running:{b}`, `${p}running:{b}`, `${p}last-success:{b}`, `${p}running:{b}`];
+    await run(RELEASE, bare, ['t', '', ...none]);
+    assert.equal(await suite.admin.exists(`${p}last-success:{b}`), 0);
   });
 
   void test('EXTEND: resets the TTL of a key holding the token, only', async () => {

@@ -31,7 +31,7 @@ const WATCHERS: readonly AnyWatcher[] = [
   {
     name: 'task',
     description: 'disables inactive users',
-    schedule: '@every 1d',
+    schedule: '@every 1d/18h',
     options: {
       maxInactiveDays: intField({ default: 0, doc: 'days', min: 0, max: 36_500, unit: 'days' }),
       excludeAdmins: boolField({ default: true, doc: 'admins' }),
@@ -42,14 +42,14 @@ const WATCHERS: readonly AnyWatcher[] = [
   {
     name: 'clean',
     description: 'deletes old audit rows',
-    schedule: '@every 1d',
+    schedule: '@every 1d/19h',
     options: { maxReserveDays: intField({ default: 180, doc: 'days', min: 1, max: 36_500, unit: 'days' }) },
     run,
   },
   {
     name: 'cleansecret',
     description: 'deletes expired secrets',
-    schedule: '@every 1d',
+    schedule: '@every 1d/20h',
     enabledByDefault: false,
     options: {
       maxExpiredDays: intField({ default: 7, doc: 'days', min: 0, max: 36_500, unit: 'days' }),
@@ -132,7 +132,7 @@ void describe('defaults', () => {
     const clean = c.watchers.clean!;
     assert.equal(clean.name, 'clean');
     assert.equal(clean.enabled, true);
-    assert.equal(clean.schedule, '@every 1d');
+    assert.equal(clean.schedule, '@every 1d/19h');
     assert.equal(clean.mode, 'fixed-rate');
     assert.equal(clean.overlap, 'skip');
     assert.equal(clean.catchUpMs, 0);
@@ -233,8 +233,8 @@ void describe('precedence', () => {
         },
       }),
     );
-    assert.deepEqual(seen[0], ['@every 1d', 'fixed-delay', 'UTC']);
-    assert.deepEqual(seen[1], ['@every 1d', 'fixed-rate', undefined]);
+    assert.deepEqual(seen[0], ['@every 1d/18h', 'fixed-delay', 'UTC']);
+    assert.deepEqual(seen[1], ['@every 1d/19h', 'fixed-rate', undefined]);
     assert.equal(seen.length, 3);
   });
 });
@@ -383,7 +383,7 @@ void describe('keys, view and redaction', () => {
     assert.equal(view.watcher!.cleansecret!['api-token' as never], '***');
     assert.deepEqual(view.watcher!.clean, {
       enabled: true,
-      schedule: '@every 1d',
+      schedule: '@every 1d/19h',
       mode: 'fixed-rate',
       overlap: 'skip',
       'catch-up': '0',
@@ -406,7 +406,13 @@ void describe('keys, view and redaction', () => {
   });
 
   void it('names every secret key for the logger, as YAML and as the config writes it', () => {
-    assert.deepEqual(secretKeyNames(WATCHERS).sort(), ['api-token', 'apiToken', 'password']);
+    assert.deepEqual(secretKeyNames(WATCHERS).sort(), [
+      'api-token',
+      'apiToken',
+      'password',
+      'webhook-url',
+      'webhookUrl',
+    ]);
   });
 
   void it('builds the keys once per watcher list', () => {

@@ -35,6 +35,9 @@ void describe('checkSchedule: valid specs', () => {
     '@every 1d',
     '@every 2w',
     '@every 1h30m',
+    '@every 1d/3h',
+    '@every 1d/18h30m',
+    '@every 1h/0',
   ]) {
     void test(spec, () => assert.equal(checkSchedule(spec, 'fixed-rate', 'UTC'), undefined));
   }
@@ -63,6 +66,13 @@ void describe('checkSchedule: problems name the part that is wrong', () => {
     ['@every 1x', /not a duration/],
     ['@every 0', /above 0/],
     ['@every -1s', /negative/],
+    ['@every 1d/25h', /phase 25h must be less than the interval 1d/],
+    ['@every 1d/1d', /phase 1d must be less than the interval 1d/],
+    ['@every 1d/-1h', /phase: negative duration "-1h"/],
+    ['@every 1d/', /phase: empty duration/],
+    ['@every 1d/3x', /phase: "3x" is not a duration/],
+    ['@every 1d/3h/1h', /at most one phase/],
+    ['@every 0/0', /above 0/],
   ];
   for (const [spec, re] of cases) {
     void test(spec, () => assert.match(checkSchedule(spec, 'fixed-rate', 'UTC') ?? '(no problem)', re));
@@ -203,6 +213,32 @@ void describe('@every', () => {
   void test('a custom origin moves the grid', () => {
     const s = parseSchedule('@every 1h', { originMs: 15 * 60_000 });
     assert.equal(iso(s.next(at('2024-01-01T00:00:00Z'))), '2024-01-01T00:15:00.000Z');
+  });
+  void test('a phase puts the slots that long after each grid point (@every 1d/3h: 03:00 UTC)', () => {
+    const s = parseSchedule('@every 1d/3h', { timeZone: 'Asia/Shanghai' });
+    assert.deepEqual(s.nextSlots(at('2024-03-10T12:00:00Z'), 3).map(iso), [
+      '2024-03-11T03:00:00.000Z',
+      '2024-03-12T03:00:00.000Z',
+      '2024-03-13T03:00:00.000Z',
+    ]);
+    assert.equal(iso(s.next(at('2024-03-11T02:59:59.999Z'))), '2024-03-11T03:00:00.000Z');
+    assert.equal(iso(s.next(at('2024-03-11T03:00:00Z'))), '2024-03-12T03:00:00.000Z');
+    assert.equal(iso(s.previous(at('2024-03-11T03:00:00Z')) ?? 0), '2024-03-10T03:00:00.000Z');
+    assert.equal(iso(s.previous(at('2024-03-11T03:00:00.001Z')) ?? 0), '2024-03-11T03:00:00.000Z');
+    assert.equal(s.intervalMs, 86_400_000);
+  });
+  void test('a phase of 0 is the plain grid; a phase adds to a custom origin', () => {
+    assert.equal(
+      parseSchedule('@every 1h/0', {}).next(at('2024-01-01T00:00:00Z')),
+      at('2024-01-01T01:00:00Z'),
+    );
+    const s = parseSchedule('@every 1h/10m', { originMs: 15 * 60_000 });
+    assert.equal(iso(s.next(at('2024-01-01T00:00:00Z'))), '2024-01-01T00:25:00.000Z');
+  });
+  void test('fixed-delay with a phase starts its chain on the shifted grid', () => {
+    const s = parseSchedule('@every 10s/3s', { mode: 'fixed-delay' });
+    assert.equal(s.first(1_000_123), 1_003_000);
+    assert.equal(s.next(1_000_123), 1_010_123);
   });
   void test('fixed-delay: next is the previous end plus the interval; the chain starts on the grid', () => {
     const s = parseSchedule('@every 2s', { mode: 'fixed-delay' });

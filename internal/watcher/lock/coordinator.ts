@@ -152,6 +152,11 @@ export interface Coordinator {
   /** Reads the last-run record. @throws when unreachable */
   lastRun(watcher: string): Promise<LastRunRecord | undefined>;
   /**
+   * Reads the record of the watcher's last ok run (stored with the run's record, no extra round
+   * trip when runs end). @throws when unreachable
+   */
+  lastSuccess(watcher: string): Promise<LastRunRecord | undefined>;
+  /**
    * Who runs the watcher now: the instance holding a live run lease (`running` or `slot` scope), or
    * undefined when nobody does (for `status`). @throws when unreachable
    */

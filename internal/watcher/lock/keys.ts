@@ -13,6 +13,8 @@ export interface KeyNames {
   lease(watcher: string, scope: LeaseScope): string;
   chain(watcher: string): string;
   lastRun(watcher: string): string;
+  /** The last-run record of the watcher's last ok run (written with the run's record). */
+  lastSuccess(watcher: string): string;
   /** Who took the watcher's latest run lease (read together with that lease key). */
   holder(watcher: string): string;
   /** The watcher's run history: a list of run records, newest first (beside its last-run record). */
@@ -43,6 +45,7 @@ export function keyNames(prefix: string): KeyNames {
     },
     chain: (w) => `${p}chain:${tag(w)}`,
     lastRun: (w) => `${p}last-run:${tag(w)}`,
+    lastSuccess: (w) => `${p}last-success:${tag(w)}`,
     holder: (w) => `${p}holder:${tag(w)}`,
     history: (w) => `${p}history:${tag(w)}`,
     // One hash tag for the control keys: a replica reads them in one pipeline, also on a Cluster.

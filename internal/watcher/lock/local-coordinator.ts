@@ -43,6 +43,7 @@ export class LocalCoordinator implements Coordinator {
   readonly #leases = new Map<string, LocalLease>();
   readonly #chains = new Map<string, number>();
   readonly #records = new Map<string, LastRunRecord>();
+  readonly #successes = new Map<string, LastRunRecord>();
   readonly #holders = new Map<string, { instance: string; sinceMs: number; key: string }>();
 
   constructor(private readonly options: LocalCoordinatorOptions) {
@@ -91,17 +92,26 @@ export class LocalCoordinator implements Coordinator {
   }
 
   recordRun(record: LastRunRecord): Promise<void> {
-    this.#records.set(record.watcher, record);
+    this.#store(record);
     return Promise.resolve();
   }
 
   async finishRuns(runs: readonly FinishedRun[]): Promise<void> {
-    for (const r of runs) this.#records.set(r.record.watcher, r.record);
+    for (const r of runs) this.#store(r.record);
     await Promise.all(runs.map((r) => r.lease.release()));
   }
 
   lastRun(watcher: string): Promise<LastRunRecord | undefined> {
     return Promise.resolve(this.#records.get(watcher));
+  }
+
+  lastSuccess(watcher: string): Promise<LastRunRecord | undefined> {
+    return Promise.resolve(this.#successes.get(watcher));
+  }
+
+  #store(record: LastRunRecord): void {
+    this.#records.set(record.watcher, record);
+    if (record.result === 'ok') this.#successes.set(record.watcher, record);
   }
 
   holder(watcher: string): Promise<LeaseHolder | undefined> {

@@ -197,7 +197,7 @@ class Run implements InFlight {
   }
 
   record(): LastRunRecord {
-    return {
+    const record: Mutable<LastRunRecord> = {
       watcher: this.watcher,
       slotMs: this.params.slotMs,
       instance: this.ctx.instanceId,
@@ -205,15 +205,18 @@ class Run implements InFlight {
       startedMs: this.startedMs,
       durationMs: this.endedMs - this.startedMs,
       counts: this.counts,
-      ...(this.error === undefined ? {} : { error: this.error }),
-      ...(this.params.manual ? { manual: true } : {}),
-      ...(this.params.attempt === undefined ? {} : { attempt: this.params.attempt }),
     };
+    // Optional fields are set, not spread in: a spread after the first one takes V8's slow path,
+    // and this runs once per run (a thousand a second in `make bench-scheduler`).
+    if (this.error !== undefined) record.error = this.error;
+    if (this.params.manual) record.manual = true;
+    if (this.params.attempt !== undefined) record.attempt = this.params.attempt;
+    return record;
   }
 
   /** The one `run.finished` line: the run's counts, then its fields. */
   log(): void {
-    const line = {
+    const line: Record<string, unknown> = {
       ...this.counts,
       event: 'run.finished',
       watcher: this.watcher,
@@ -221,9 +224,9 @@ class Run implements InFlight {
       instance: this.ctx.instanceId,
       durationMs: this.endedMs - this.startedMs,
       result: this.result,
-      ...(this.params.manual ? { manual: true } : {}),
-      ...(this.params.attempt === undefined ? {} : { attempt: this.params.attempt }),
     };
+    if (this.params.manual) line['manual'] = true;
+    if (this.params.attempt !== undefined) line['attempt'] = this.params.attempt;
     const events = this.ctx.logger;
     if (this.result === 'ok') events.info(line, 'run finished');
     else if (this.result === 'aborted') events.warn({ ...line, err: this.failure }, 'run aborted');
@@ -315,3 +318,5 @@ function settingsOf(config: WatcherConfig, dryRun: boolean | undefined): RunSett
   }
   return s;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -9,7 +9,7 @@ import type { SchedulerContext } from './context.js';
 import { iso } from '../../pkg/clock/iso.js';
 import type { LongTimer } from './long-timer.js';
 import { setTimerAt } from './long-timer.js';
-import { SlotRunner } from './slot-runner.js';
+import { SlotRunner, type CurrentEntry } from './slot-runner.js';
 import { countSlots, dueSlots, gapAfter, type Schedule } from './spec.js';
 
 /** A slot later than this after its time is counted as missed instead of run (see {@link graceMs}). */
@@ -27,7 +27,11 @@ export class Job {
   #timer: LongTimer | undefined;
   /** The slot the timer is armed for (the timer itself may fire a claim lead earlier). */
   #slotMs: number | undefined;
+  /** What the timer calls with {@link #slotMs} when it fires. */
+  #onTimer: (slotMs: number) => void = () => undefined;
   #active = false;
+  /** Watcher, config and schedule as one snapshot, replaced (never changed) by {@link update}. */
+  #entry: ReturnType<CurrentEntry>;
   readonly #runner: SlotRunner;
 
   constructor(
@@ -36,11 +40,8 @@ export class Job {
     public config: WatcherConfig,
     public schedule: Schedule,
   ) {
-    this.#runner = new SlotRunner(ctx, () => ({
-      watcher: this.watcher,
-      config: this.config,
-      schedule: this.schedule,
-    }));
+    this.#entry = { watcher, config, schedule };
+    this.#runner = new SlotRunner(ctx, () => this.#entry);
   }
 
   get name(): string {
@@ -77,6 +78,7 @@ export class Job {
     this.watcher = watcher;
     this.config = config;
     this.schedule = schedule;
+    this.#entry = { watcher, config, schedule };
     if (rescheduled && this.#active) {
       this.stop();
       this.start();
@@ -92,18 +94,24 @@ export class Job {
     this.#timer = undefined;
     if (!this.#active || this.ctx.stopping || !Number.isFinite(slotMs)) return;
     this.#slotMs = slotMs;
-    this.#timer = setTimerAt(this.ctx.clock, slotMs - leadMs, () => {
-      this.#timer = undefined;
-      onDue(slotMs);
-    });
+    this.#onTimer = onDue;
+    this.#timer = setTimerAt(this.ctx.clock, slotMs - leadMs, this.#fire);
   }
+
+  /** The timer callback: one per job, not one per slot (every slot of every watcher arms one). */
+  readonly #fire = (): void => {
+    this.#timer = undefined;
+    if (this.#slotMs !== undefined) this.#onTimer(this.#slotMs);
+  };
 
   /** Arms a cron or fixed-rate slot, a claim lead early (see {@link MAX_CLAIM_LEAD_MS}). */
   #armSlot(slotMs: number): void {
     const gap = Number.isFinite(slotMs) ? gapAfter(this.schedule, slotMs) : 0;
     const lead = Math.min(MAX_CLAIM_LEAD_MS, Math.floor(gap / 4));
-    this.#arm(slotMs, (s) => this.#onDue(s), lead);
+    this.#arm(slotMs, this.#slotDue, lead);
   }
+
+  readonly #slotDue = (slotMs: number): void => this.#onDue(slotMs);
 
   /**
    * A cron or fixed-rate slot is due (or a claim lead away): run the latest due slot, count the

@@ -17,7 +17,10 @@ export interface ScheduleOptions {
   readonly mode?: ScheduleMode;
   /** IANA zone for cron specs; undefined = the process's local zone. Ignored by `@every`. */
   readonly timeZone?: string | undefined;
-  /** Origin of the `@every` grid in ms since the epoch. @defaultValue 0 (the Unix epoch) */
+  /**
+   * Origin of the `@every` grid in ms since the epoch; a phase in the spec (`@every 1d/3h`) is added
+   * to it. @defaultValue 0 (the Unix epoch)
+   */
   readonly originMs?: number;
 }
 
@@ -122,7 +125,8 @@ export function parseSchedule(spec: string, options: ScheduleOptions = {}): Sche
   if (isEverySpec(spec)) {
     const parsed = parseEvery(spec);
     if ('problem' in parsed) throw new ScheduleSpecError(parsed.problem);
-    return everySchedule(spec, mode, timeZone, parsed.intervalMs, options.originMs ?? 0);
+    const originMs = (options.originMs ?? 0) + parsed.phaseMs;
+    return everySchedule(spec, mode, timeZone, parsed.intervalMs, originMs);
   }
   if (mode === 'fixed-delay') {
     throw new ScheduleSpecError(

@@ -15,8 +15,12 @@ export type RunCounts = Readonly<Record<string, number | boolean | string>>;
 
 /** A run's counts as the scheduler records them: what it returned, then the rows it counted. */
 export function runCounts(returned: RunCounts | void, counted: Readonly<Record<string, number>>): RunCounts {
-  return { ...returned, ...counted };
+  // Most runs count no rows: their counts are what they returned, as they returned it.
+  for (const _ in counted) return { ...returned, ...counted };
+  return returned ?? NO_COUNTS;
 }
+
+const NO_COUNTS: RunCounts = Object.freeze({});
 
 /** Settings every watcher has (`watcher.<name>.dry-run`, `watcher.<name>.batch-size`). */
 export interface RunSettings {

@@ -85,32 +85,22 @@ export class ScriptBatcher {
   }
 
   #flush(pending: readonly Pending[]): void {
-    // Each item with its owner and its place among the owner's items, in one flat list.
-    const owners: Pending[] = [];
-    const places: number[] = [];
+    let call = new Call();
     for (const p of pending) {
       for (let i = 0; i < p.items.length; i++) {
-        owners.push(p);
-        places.push(i);
+        call.add(p, i);
+        if (call.owners.length === this.#itemsPerCall) {
+          this.#send(call);
+          call = new Call();
+        }
       }
     }
-    for (let from = 0; from < owners.length; from += this.#itemsPerCall) {
-      this.#send(
-        owners.slice(from, from + this.#itemsPerCall),
-        places.slice(from, from + this.#itemsPerCall),
-      );
-    }
+    if (call.owners.length > 0) this.#send(call);
   }
 
-  #send(owners: readonly Pending[], places: readonly number[]): void {
-    const keys: string[] = [];
-    const args: string[] = [];
-    owners.forEach((p, n) => {
-      const item = p.items[places[n] ?? 0] as ScriptItem;
-      for (const k of item.keys) keys.push(k);
-      for (const a of item.args) args.push(a);
-    });
-    this.#call(keys.length, ...keys, ...args).then(
+  #send(call: Call): void {
+    const { owners, places } = call;
+    this.#call(call.keys.length, ...call.keys, ...call.args).then(
       (replies) => {
         owners.forEach((p, n) => {
           p.replies[places[n] ?? 0] = (replies as unknown[])[n];
@@ -128,5 +118,21 @@ export class ScriptBatcher {
         }
       },
     );
+  }
+}
+
+/** The items of one call: each with its owner and its place among the owner's items. */
+class Call {
+  readonly owners: Pending[] = [];
+  readonly places: number[] = [];
+  readonly keys: string[] = [];
+  readonly args: string[] = [];
+
+  add(owner: Pending, place: number): void {
+    const item = owner.items[place] as ScriptItem;
+    this.owners.push(owner);
+    this.places.push(place);
+    for (const k of item.keys) this.keys.push(k);
+    for (const a of item.args) this.args.push(a);
   }
 }

@@ -12,7 +12,7 @@ import type { BackendHealth } from './backend-health.js';
 import type { ScriptItem } from './batcher.js';
 import { leaseLost } from './lease.js';
 import type { LeaseKeeper } from './lease-keeper.js';
-import { judgeClaim, poll, votesOn, type ClaimVerdict } from './quorum.js';
+import { judgeClaimAt, poll, type ClaimVerdict, type Vote } from './quorum.js';
 import type { Release, Releaser } from './releaser.js';
 import type { LockServer } from './servers.js';
 import type { Tokens } from './tokens.js';
@@ -40,33 +40,40 @@ interface Ask {
   readonly retainMs?: number;
 }
 
-/** What an attempt decided for one ask, and the token it was made with. */
-interface Answer {
-  readonly verdict: ClaimVerdict;
-  readonly token: string;
-}
-
 /** Claims and leases of one coordinator. */
 export class Claims {
-  constructor(private readonly d: ClaimsDeps) {}
+  /** The lease length as CLAIM takes it. */
+  readonly #leaseMs: string;
+
+  constructor(private readonly d: ClaimsDeps) {
+    this.#leaseMs = String(d.leaseMs);
+  }
 
   /** See {@link Coordinator.claimAndLease}. Never rejects. */
   async claimAndLease(requests: readonly ClaimRequest[]): Promise<ClaimLeaseResult[]> {
     const results = new Array<ClaimLeaseResult>(requests.length);
-    let open = requests.map((r, i) => ({ i, ask: this.#claimAsk(r) }));
+    // The asks of this round, and where each one's result goes (a split vote asks again).
+    let open = requests.map((r) => this.#claimAsk(r));
+    let places = open.map((_, i) => i);
     for (let round = 0; open.length > 0; round++) {
-      const { answers, sentAtMs } = await this.#attempt(open.map((o) => o.ask));
-      const split: typeof open = [];
+      const { answers, tokens, sentAtMs } = await this.#attempt(open);
+      const split: Ask[] = [];
+      const splitPlaces: number[] = [];
       const drops: Release[] = [];
-      open.forEach(({ i, ask }, n) => {
-        const { verdict: v, token } = answers[n] as Answer;
-        const r = this.#result(ask, v, token, sentAtMs, drops);
-        if (r !== undefined) results[i] = r;
-        else if (round < this.d.splitRetries) split.push({ i, ask });
-        else results[i] = { claim: 'taken' };
-      });
+      for (let n = 0; n < open.length; n++) {
+        const ask = open[n] as Ask;
+        const place = places[n] as number;
+        const verdict = judgeClaimAt(answers, n, true);
+        const r = this.#result(ask, verdict, tokens[n] as string, sentAtMs, drops);
+        if (r !== undefined) results[place] = r;
+        else if (round < this.d.splitRetries) {
+          split.push(ask);
+          splitPlaces.push(place);
+        } else results[place] = { claim: 'taken' };
+      }
       await this.#drop(drops);
       open = split;
+      places = splitPlaces;
       if (open.length > 0) await sleep(5 + Math.random() * 30);
     }
     return results;
@@ -75,8 +82,9 @@ export class Claims {
   /** See {@link Coordinator.acquireLease}. Never rejects. */
   async acquireLease(watcher: string, scope: LeaseScope): Promise<LeaseResult> {
     const ask: Ask = { watcher, scope, leaseKey: this.d.keys.lease(watcher, scope) };
-    const { answers, sentAtMs } = await this.#attempt([ask]);
-    const { verdict: v, token } = answers[0] as Answer;
+    const { answers, tokens, sentAtMs } = await this.#attempt([ask]);
+    const v = judgeClaimAt(answers, 0, false);
+    const token = tokens[0] as string;
     const drops: Release[] = [];
     let result: LeaseResult;
     if (v.kind === 'won') {
@@ -140,17 +148,16 @@ export class Claims {
     return v.kind === 'taken' ? { claim: 'taken' } : undefined;
   }
 
-  /** One CLAIM item per ask on every server, each ask under a new token. */
-  async #attempt(asks: readonly Ask[]): Promise<{ answers: Answer[]; sentAtMs: number }> {
+  /**
+   * One CLAIM item per ask on every server, each ask under a new token: every server's answer to
+   * the whole batch (judged item by item with {@link judgeClaimAt}), and the tokens.
+   */
+  async #attempt(asks: readonly Ask[]): Promise<{ answers: Vote[]; tokens: string[]; sentAtMs: number }> {
     const tokens = asks.map(() => this.d.tokens.next());
     const sentAtMs = Date.now();
     const items = asks.map((a, n) => this.#item(a, tokens[n] as string, sentAtMs));
-    const perServer = await poll(this.d.servers, (s) => s.claim.push(items));
-    const answers = asks.map((a, n) => ({
-      verdict: judgeClaim(votesOn(perServer, n), a.slotKey !== undefined),
-      token: tokens[n] as string,
-    }));
-    return { answers, sentAtMs };
+    const answers = await poll(this.d.servers, (s) => s.claim.push(items));
+    return { answers, tokens, sentAtMs };
   }
 
   #item(a: Ask, token: string, sentAtMs: number): ScriptItem {
@@ -162,7 +169,7 @@ export class Claims {
     const retain = a.retainMs === undefined ? '0' : String(Math.max(1, Math.ceil(a.retainMs)));
     return {
       keys: [a.slotKey ?? a.leaseKey, a.leaseKey, this.d.keys.holder(a.watcher)],
-      args: [token, retain, String(this.d.leaseMs), holder],
+      args: [token, retain, this.#leaseMs, holder],
     };
   }
 

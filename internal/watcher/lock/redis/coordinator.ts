@@ -126,6 +126,7 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
       records.recordSkipped(watcher, slotMs, instance, reason),
     finishRuns,
     lastRun: (watcher) => records.lastRun(watcher),
+    lastSuccess: (watcher) => records.lastSuccess(watcher),
     holder: (watcher) => records.holder(watcher),
     close: () => keeper.close(),
   };

@@ -59,7 +59,7 @@ export class LeaseKeeper implements LeaseEnder {
       } else if (record !== undefined) releases.push({ key: lease.key, token: '', record });
     }
     if (releases.length === 0)
-      return ends.length === 1 && ends[0] !== undefined ? ends[0].lease.ended : Promise.resolve();
+      return (ends.length === 1 ? ends[0]?.lease.ended : undefined) ?? Promise.resolve();
     const done = this.releaser.release(releases).catch(ignore);
     for (const lease of first) lease.ended = done;
     return done;

@@ -17,8 +17,8 @@ export class RedisLease implements Lease {
   readonly #abort = new LazyAbort();
   #state: 'held' | 'lost' | 'released' = 'held';
   #stopped = false;
-  /** What {@link release} returns once the lease has ended (never rejects). */
-  ended: Promise<void> = Promise.resolve();
+  /** What {@link release} returns once the lease has ended (never rejects); none before. */
+  ended: Promise<void> | undefined;
   /** Local estimate of when the lease ends unless extended (ms since the epoch). */
   validUntilMs: number;
   /** When the last successful extension (or the acquisition) was sent. */

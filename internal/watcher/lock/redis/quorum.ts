@@ -35,14 +35,6 @@ export function poll<S>(servers: readonly S[], ask: (server: S) => Promise<unkno
   );
 }
 
-/**
- * The votes on item `i` of a batch, from each server's answer to the whole batch (its replies in
- * item order, or the error of its call).
- */
-export function votesOn(answers: readonly Vote[], i: number): Vote[] {
-  return answers.map((a) => (a.ok ? { ok: true, reply: (a.reply as readonly unknown[])[i] } : a));
-}
-
 /** The error of the first server that failed (undefined when all answered). */
 export function firstError(votes: readonly Vote[]): unknown {
   for (const v of votes) if (!v.ok) return v.error;
@@ -72,22 +64,32 @@ export type ClaimVerdict =
 
 /** Counts a round of CLAIM votes. `claim` false: the round asked for a lease alone. */
 export function judgeClaim(votes: readonly Vote[], claim: boolean): ClaimVerdict {
-  const need = quorum(votes.length);
+  return judgeClaimAt(votes, undefined, claim);
+}
+
+/**
+ * {@link judgeClaim} for item `i` of a batch, read from each server's answer to the whole batch
+ * (`i` undefined: each vote is the reply itself). Reads in place: a batch of a thousand claims
+ * makes no array of votes per item.
+ */
+export function judgeClaimAt(answers: readonly Vote[], i: number | undefined, claim: boolean): ClaimVerdict {
+  const need = quorum(answers.length);
   let won = 0;
   let leased = 0;
   let answered = 0;
   /** Servers per value that holds the key instead of our token. */
   let others: Map<unknown, number> | undefined;
-  for (const v of votes) {
+  for (const v of answers) {
     if (!v.ok) continue;
     answered += 1;
-    if (v.reply === 1) leased += 1;
-    if (v.reply === 1 || v.reply === 2) won += 1;
-    else (others ??= new Map()).set(v.reply, (others.get(v.reply) ?? 0) + 1);
+    const reply = i === undefined ? v.reply : (v.reply as readonly unknown[])[i];
+    if (reply === 1) leased += 1;
+    if (reply === 1 || reply === 2) won += 1;
+    else (others ??= new Map()).set(reply, (others.get(reply) ?? 0) + 1);
   }
   if (won >= need) return { kind: 'won', leased: leased >= need, partial: leased > 0 && leased < need };
   const partial = won > 0;
-  if (answered < need) return { kind: 'unavailable', partial, error: firstError(votes) };
+  if (answered < need) return { kind: 'unavailable', partial, error: firstError(answers) };
   const decided = !claim || [...(others?.values() ?? [])].some((n) => n >= need);
   return { kind: decided ? 'taken' : 'split', partial };
 }

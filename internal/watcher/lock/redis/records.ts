@@ -21,6 +21,7 @@ interface HolderRecord extends LeaseHolder {
 /** Records and reads of one coordinator. */
 export class Records {
   readonly #advanceChain: ScriptCall;
+  readonly #keysOf = new Map<string, { run: string; success: string; history: HistoryPush }>();
 
   constructor(
     /** The main connection's server. */
@@ -35,17 +36,30 @@ export class Records {
     this.#advanceChain = defineScript(main.client, ADVANCE_CHAIN);
   }
 
-  /** A run's last-run record as it is stored. */
+  /** A run's last-run record as it is stored (an ok run's also as its watcher's last success). */
   stored(record: LastRunRecord): StoredRecord {
-    return {
-      key: this.keys.lastRun(record.watcher),
-      value: JSON.stringify(record),
-      history: this.#history(record.watcher),
-    };
+    const keys = this.#recordKeys(record.watcher);
+    const value = JSON.stringify(record);
+    if (record.result !== 'ok') return { key: keys.run, value, history: keys.history };
+    return { key: keys.run, value, successKey: keys.success, history: keys.history };
   }
 
-  #history(watcher: string): HistoryPush {
-    return { key: this.keys.history(watcher), size: this.history.size, ttlMs: this.history.maxAgeMs };
+  /**
+   * A watcher's record keys and history push, built once: a thousand runs a second need not build
+   * them each time.
+   */
+  #recordKeys(watcher: string): { run: string; success: string; history: HistoryPush } {
+    let k = this.#keysOf.get(watcher);
+    if (k === undefined) {
+      const history = {
+        key: this.keys.history(watcher),
+        size: this.history.size,
+        ttlMs: this.history.maxAgeMs,
+      };
+      k = { run: this.keys.lastRun(watcher), success: this.keys.lastSuccess(watcher), history };
+      this.#keysOf.set(watcher, k);
+    }
+    return k;
   }
 
   /** See {@link Coordinator.recordSkipped}: a history entry alone, through the release path. */
@@ -59,8 +73,9 @@ export class Records {
       durationMs: 0,
       counts: {},
     };
-    const history = { ...this.#history(watcher), entry: JSON.stringify(entry) };
-    const record: StoredRecord = { key: this.keys.lastRun(watcher), value: '', history };
+    const keys = this.#recordKeys(watcher);
+    const history = { ...keys.history, entry: JSON.stringify(entry) };
+    const record: StoredRecord = { key: keys.run, value: '', history };
     return this.releaser.release([{ key: record.key, token: '', record }]).catch(() => undefined);
   }
 
@@ -72,6 +87,14 @@ export class Records {
   lastRun(watcher: string): Promise<LastRunRecord | undefined> {
     return this.health.guard('read-last-run', async () => {
       const v = await this.main.get(this.keys.lastRun(watcher));
+      return v === null ? undefined : (JSON.parse(v) as LastRunRecord);
+    });
+  }
+
+  /** The record of the watcher's last ok run, cluster-wide. */
+  lastSuccess(watcher: string): Promise<LastRunRecord | undefined> {
+    return this.health.guard('read-last-success', async () => {
+      const v = await this.main.get(this.keys.lastSuccess(watcher));
       return v === null ? undefined : (JSON.parse(v) as LastRunRecord);
     });
   }

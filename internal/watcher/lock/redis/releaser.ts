@@ -11,6 +11,8 @@ import type { LockServer } from './servers.js';
 export interface StoredRecord {
   readonly key: string;
   readonly value: string;
+  /** Where the record is also stored as the watcher's last success (ok runs only). */
+  readonly successKey?: string | undefined;
   /** The watcher's history list, when the record also goes there (see scripts/release.ts). */
   readonly history?: HistoryPush | undefined;
 }
@@ -86,10 +88,11 @@ const NO_HISTORY = ['', '0', '0'] as const;
 /** The RELEASE item of a release (see scripts/release.ts), with its record when `withRecord`. */
 function item(r: Release, withRecord: boolean): ScriptItem {
   const record = withRecord ? r.record : undefined;
-  if (record === undefined) return { keys: [r.key, r.key, r.key], args: [r.token, '', ...NO_HISTORY] };
+  if (record === undefined) return { keys: [r.key, r.key, r.key, r.key], args: [r.token, '', ...NO_HISTORY] };
   const h = record.history;
   const key = r.token === '' ? record.key : r.key;
   const value = h?.entry === undefined ? record.value : '';
   const push = h === undefined ? NO_HISTORY : [h.entry ?? '=', String(h.size), String(h.ttlMs)];
-  return { keys: [key, record.key, h?.key ?? record.key], args: [r.token, value, ...push] };
+  const success = h?.entry === undefined ? (record.successKey ?? record.key) : record.key;
+  return { keys: [key, record.key, success, h?.key ?? record.key], args: [r.token, value, ...push] };
 }
