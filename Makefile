@@ -8,7 +8,7 @@ IAM_MYSQL_PASSWORD ?= iam-dev-only
 export IAM_MYSQL_PASSWORD
 
 .PHONY: all deps build run test test-unit test-integration test-e2e test-faults lint typecheck format-check \
-        bench bench-startup bench-scheduler bench-watchers bench-status services iam-db docs install clean
+        bench bench-startup bench-scheduler bench-watchers bench-status bench-page services iam-db docs install clean
 
 all: deps lint typecheck build test
 
@@ -55,11 +55,11 @@ lint: deps
 format-check: deps
 	npm run -s format:check
 
-## bench: the scheduler and watcher benchmarks (BENCH_SECONDS, BENCH_WATCHERS, BENCH_ROWS scale them)
+## bench: the start-up, scheduler, watcher and status-page benchmarks (BENCH_SECONDS, BENCH_WATCHERS, BENCH_ROWS scale them)
 bench: build services
 	npm run -s bench
 
-bench-startup bench-scheduler bench-watchers: build services
+bench-startup bench-scheduler bench-watchers bench-page: build services
 	BENCH_PART=$(@:bench-%=%) npm run -s bench
 
 ## bench-status: status watchers (no-op and 10 ms handlers, 1 and 3 replicas) beside a batched UPDATE loop

@@ -124,6 +124,14 @@ export interface LockConfig {
   readonly redisAddrs: readonly string[];
 }
 
+/** `status-page.*`: the read-only HTML page on the health listener. */
+export interface StatusPageConfig {
+  /** Serve `/` and `/status`. */
+  readonly enabled: boolean;
+  /** The page's `<meta http-equiv="refresh">` interval. */
+  readonly refreshMs: number;
+}
+
 /** `history.*`: the run history kept per watcher in the backend. */
 export interface HistoryConfig {
   /** Runs kept per watcher. */
@@ -149,6 +157,7 @@ export interface Config {
   readonly startupTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
   readonly instanceId: string;
+  readonly statusPage: StatusPageConfig;
   readonly lock: LockConfig;
   readonly history: HistoryConfig;
   readonly mysql: MySQLConfig;

@@ -1,7 +1,8 @@
 /**
  * The health listener: `GET /healthz` (the Go original's path and body) says the process and its
  * event loop are alive; `GET /readyz` says the dependencies answer and every watcher is scheduled;
- * `GET /metrics` serves Prometheus text when a metrics source is given.
+ * `GET /metrics` serves Prometheus text when a metrics source is given; `GET /` and `/status` serve
+ * the HTML status page when one is given (`status-page.enabled`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +22,8 @@ export interface HealthServerOptions {
   readonly readiness: () => Promise<Readiness>;
   /** Prometheus exposition: content type and body. */
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** The status page: its headers (type, CSP, ...) and HTML. */
+  readonly statusPage?: () => Promise<{ headers: Readonly<Record<string, string>>; body: string }>;
 }
 
 export interface HealthServer {
@@ -52,6 +55,11 @@ function handler(o: HealthServerOptions) {
     if (path === '/metrics' && o.metrics) {
       const m = await o.metrics();
       return send(res, 200, m.body, m.contentType);
+    }
+    if ((path === '/' || path === '/status') && o.statusPage) {
+      const page = await o.statusPage();
+      res.writeHead(200, page.headers);
+      return void res.end(page.body);
     }
     return send(res, 404, '{"error":"not found"}');
   };

@@ -28,6 +28,7 @@ import { ConfigError, IllegalStateError, StartupError } from './errors.js';
 import { NotReadyError, answerWithin } from '../pkg/retry/wait-ready.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { kebab } from './options/fields.js';
+import { DaemonStatus } from './status-page/daemon-status.js';
 import { ControlLoop } from './control-loop.js';
 import { webhookNotifier } from './notify/from-config.js';
 import type { WebhookNotifier } from './notify/webhook.js';
@@ -192,9 +193,11 @@ export class PreparedServer {
   #state: State = 'prepared';
   #conns: Connections | undefined;
   #scheduler: Scheduler | undefined;
-  #status: StatusRunner | undefined;
+  #statusWatchers: StatusRunner | undefined;
   readonly #statusHooks: StatusHooks;
   #health: HealthServer | undefined;
+  /** The heartbeat and the status page. */
+  readonly #daemonStatus: DaemonStatus;
   #control: ControlLoop | undefined;
   #stopped: Promise<number> | undefined;
   readonly #startAbort = new AbortController();
@@ -226,6 +229,12 @@ export class PreparedServer {
       enabled.filter((e) => isStatusWatcher(e.watcher)).map((e) => e.watcher.name),
     );
     this.#notifier = webhookNotifier(deps.config, deps.logger, deps.censor, this.#metrics.registry);
+    this.#daemonStatus = new DaemonStatus({
+      config: deps.config,
+      current: () => this.#watcherConfig ?? deps.config,
+      watchers: deps.watchers,
+      ...(deps.censor === undefined ? {} : { censor: deps.censor }),
+    });
   }
 
   /** The daemon's metrics registry (for `/metrics` and tests). */
@@ -252,6 +261,7 @@ export class PreparedServer {
       healthPath: config.healthCheckPath,
       readiness: () => this.readiness(),
       metrics: () => this.#metrics.render(),
+      ...(this.#daemonStatus.page ? { statusPage: this.#daemonStatus.page } : {}),
     });
     this.#conns = new Connections(config, logger);
     if (config.lock.backend === 'local') {
@@ -262,6 +272,10 @@ export class PreparedServer {
     }
     await this.#conns.wait(this.#startAbort.signal);
     if (this.#startAbort.signal.aborted) return; // stopped meanwhile: it found no scheduler to stop
+    this.#daemonStatus.connected(
+      { coordinator: this.#conns.coordinator, redis: this.#conns.redis?.client },
+      logger.child({ component: 'instances' }),
+    );
     // A SIGHUP during the dependency wait has already replaced the watcher settings.
     const all = enabledEntries(this.#watcherConfig ?? config, this.deps.watchers);
     for (const { watcher, config: wc } of all) {
@@ -298,14 +312,14 @@ export class PreparedServer {
     }
     this.#scheduler.start();
     const conns = this.#conns;
-    this.#status = new StatusRunner({
+    this.#statusWatchers = new StatusRunner({
       db: conns.db,
       rowClaims: (w) => conns.rowClaims(w),
       logger,
       instanceId: config.instanceId,
       hooks: this.#statusHooks,
     });
-    this.#status.start(status);
+    this.#statusWatchers.start(status);
     logger.info(
       {
         event: 'daemon.started',
@@ -336,7 +350,7 @@ export class PreparedServer {
     this.#watcherConfig = config;
     const { entries, status } = splitEntries(enabledEntries(config, this.deps.watchers));
     this.#scheduler?.reconfigure(entries);
-    this.#status?.reconfigure(status, config.shutdownTimeoutMs).catch((err: unknown) => {
+    this.#statusWatchers?.reconfigure(status, config.shutdownTimeoutMs).catch((err: unknown) => {
       this.deps.logger.warn(
         { event: 'reload.status-failed', err },
         'could not apply the status watchers settings',
@@ -369,11 +383,12 @@ export class PreparedServer {
           // Both at once: each waits up to shutdown-timeout for its own handlers and runs.
           const [sched, status] = await Promise.all([
             this.#scheduler?.stop(config.shutdownTimeoutMs),
-            this.#status?.stop(config.shutdownTimeoutMs),
+            this.#statusWatchers?.stop(config.shutdownTimeoutMs),
           ]);
           abandoned = (sched?.abandoned ?? 0) + (status?.abandoned ?? 0);
         },
       },
+      { name: 'heartbeat', run: () => this.#daemonStatus.stop() },
       { name: 'notify', run: () => this.#notifier?.close(WEBHOOK_FLUSH_MS) },
       { name: 'connections', run: () => this.#conns?.close() },
       { name: 'health', run: () => this.#health?.close() },

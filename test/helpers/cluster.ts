@@ -462,10 +462,14 @@ export function slotReport(
 export class RedisServer {
   #child: ChildProcess | undefined;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    /** `requirepass`, when the test wants a Redis password in its configs. */
+    readonly password?: string,
+  ) {}
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
+  static async start(opts: { password?: string } = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), opts.password);
     await server.resume();
     return server;
   }
@@ -486,13 +490,18 @@ export class RedisServer {
         'no',
         '--daemonize',
         'no',
+        ...(this.password === undefined ? [] : ['--requirepass', this.password]),
       ],
       { stdio: 'ignore' },
     );
     this.#child = child;
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const client = testRedis(this.port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null });
+      const client = testRedis(this.port, '127.0.0.1', {
+        lazyConnect: true,
+        retryStrategy: () => null,
+        ...(this.password === undefined ? {} : { password: this.password }),
+      });
       try {
         await client.connect();
         if ((await client.ping()) === 'PONG') return;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure what the tests and `make run` need is installed and running on this machine:
 # MariaDB on 127.0.0.1:3306 (root, empty password), Redis on 127.0.0.1:6379, faketime, redis-server
-# (also used for extra test instances). Installs Debian's packages when missing; starts servers that
+# (also used for extra test instances), chromium. Installs Debian's packages when missing; starts servers that
 # are down. Idempotent; safe to run as often as you like. Needs root (or passwordless sudo) only when
 # something must be installed or started.
 set -euo pipefail
@@ -67,12 +67,14 @@ ensure_redis() {
   fi
 }
 
-# Test tools: faketime (clock-skew tests), systemd-analyze (checks the unit file), promtool (alerts), openssl (TLS tests).
+# Test tools: faketime (clock-skew tests), systemd-analyze (checks the unit file), promtool (alerts), openssl (TLS tests),
+# chromium (the status page's browser test drives Debian's build through playwright-core; it downloads no browser).
 ensure_tools() {
   need_pkg openssl openssl
   need_pkg faketime faketime
   need_pkg systemd-analyze systemd
   need_pkg promtool prometheus   # checks the PromQL of deploy/prometheus/alerts.yaml
+  need_pkg chromium chromium
 }
 
 case "${1:-all}" in

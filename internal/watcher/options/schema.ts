@@ -6,6 +6,7 @@
 import type { Config } from '../config.js';
 import { commonWatcherKeys, ownWatcherKeys, type Entry, type WatcherSpec } from './watcher-keys.js';
 import { mysqlKeys, redisKeys } from './connection-keys.js';
+import { statusPageKeys } from './status-page-keys.js';
 import { notifyKeys } from './notify-keys.js';
 import {
   boolField,
@@ -266,7 +267,7 @@ function logKeys(): Entry[] {
 const keysOf = new WeakMap<readonly WatcherSpec[], readonly ConfigKey[]>();
 
 /**
- * Every configuration key in schema order: daemon, lock, mysql, redis, log, notify, then each watcher (common
+ * Every configuration key in schema order: daemon, status page, lock, mysql, redis, log, notify, then each watcher (common
  * keys, then its own options). For `--help`, flags, environment names and the config reference.
  * Built once per watcher list (by identity) and frozen.
  * @throws WatcherDefinitionError when a watcher declares an option that clashes with a common key.
@@ -276,6 +277,7 @@ export function configKeys(watchers: readonly WatcherSpec[]): readonly ConfigKey
   if (keys === undefined) {
     const entries = [
       ...daemonKeys(),
+      ...statusPageKeys(),
       ...lockKeys(),
       ...historyKeys(),
       ...mysqlKeys(),
