@@ -1,6 +1,7 @@
 /** `iam-watcher run <watcher>`: one run now, on the daemon's connections, then close them. */
 import { watcherEntries } from './config.js';
-import { Connections, type ServerDeps } from './server.js';
+import { Connections } from './connections.js';
+import type { ServerDeps } from './server.js';
 import { Scheduler, type RunNowResult } from './scheduler/scheduler.js';
 import { isStatusWatcher } from './watcher/status-watcher.js';
 import { splitEntries } from './status-runner.js';
