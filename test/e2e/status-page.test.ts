@@ -255,7 +255,7 @@ void describe('status page in a browser', { timeout: 120_000 }, () => {
         'soak01',
         'soak02',
       ]);
-      assert.match(await text(page, 'main'), /Disabled: cleansecret, task/);
+      assert.match(await text(page, 'main'), /Disabled: cleansecret, probe-rows, task, userinit/);
       // Schedules and next slots, as the schedule computes them.
       assert.equal(await text(page, '#w-soak02 code'), WEEKLY);
       const soak02 = await text(page, '#w-soak02');
