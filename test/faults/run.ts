@@ -12,29 +12,15 @@ import { join } from 'node:path';
 // A parts directory of this run's own, so a concurrent run (another `make test`) cannot mix in;
 // set before lib/results.js is loaded, which reads it.
 process.env.FAULTS_PARTS_DIR ??= mkdtempSync(join(tmpdir(), 'iamw-faults-results-'));
-const { FAULTS_DIR, PARTS_DIR, RESULTS_FILE, allRows, renderTable, writeResults } =
+const { FAULTS_DIR, PARTS_DIR, RESULTS_FILE, allRows, faultRank, renderTable, writeResults } =
   await import('./lib/results.js');
 
-const ORDER = [
-  'bad-input',
-  'restart',
-  'redis-outage',
-  'mariadb-outage',
-  'clock-jump',
-  'loop-stall',
-  'soak',
-  'status-watchers',
-];
-const rank = (f: string): number => {
-  const i = ORDER.indexOf(f.replace(/\.test\.ts$/, ''));
-  return i < 0 ? ORDER.length : i;
-};
 const requested = process.argv.slice(2);
 const files = (
   requested.length > 0 ? requested : readdirSync(FAULTS_DIR).filter((f) => f.endsWith('.test.ts'))
 )
   .map((f) => f.replace(/^.*\//, ''))
-  .sort((a, b) => rank(a) - rank(b));
+  .sort((a, b) => faultRank(a) - faultRank(b));
 
 rmSync(PARTS_DIR, { recursive: true, force: true });
 const t0 = Date.now();

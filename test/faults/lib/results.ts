@@ -42,6 +42,24 @@ export function recordRow(fileUrl: string, row: FaultRow): void {
 }
 
 /** Every row of every part file, in file order. */
+/** The fault files in the order they run and their rows are printed; others come after. */
+const FAULT_ORDER = [
+  'bad-input',
+  'restart',
+  'redis-outage',
+  'mariadb-outage',
+  'clock-jump',
+  'loop-stall',
+  'soak',
+  'status-watchers',
+];
+
+/** Where a fault file (`x.test.ts`) or its results part (`x.json`) comes in {@link FAULT_ORDER}. */
+export function faultRank(file: string): number {
+  const i = FAULT_ORDER.indexOf(file.replace(/\.(test\.ts|json)$/, ''));
+  return i < 0 ? FAULT_ORDER.length : i;
+}
+
 export function allRows(): FaultRow[] {
   let files: string[];
   try {
@@ -49,20 +67,7 @@ export function allRows(): FaultRow[] {
   } catch {
     return [];
   }
-  const order = [
-    'bad-input',
-    'restart',
-    'redis-outage',
-    'mariadb-outage',
-    'clock-jump',
-    'loop-stall',
-    'soak',
-  ];
-  const rank = (f: string): number => {
-    const i = order.indexOf(f.replace(/\.json$/, ''));
-    return i < 0 ? order.length : i;
-  };
-  files.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  files.sort((a, b) => faultRank(a) - faultRank(b) || a.localeCompare(b));
   return files.flatMap((f) => JSON.parse(readFileSync(join(PARTS_DIR, f), 'utf8')) as FaultRow[]);
 }
 
