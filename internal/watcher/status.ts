@@ -170,7 +170,10 @@ async function readControls(
   watchers: readonly AnyPlugin[],
 ): Promise<StatusControls> {
   const prefix = config.lock.keyPrefix;
-  const names = enabledEntries(config, watchers).map((e) => e.watcher.name);
+  // Status watchers have no run history (their rows are counted by rowStats).
+  const names = enabledEntries(config, watchers)
+    .filter((e) => !isStatusWatcher(e.watcher))
+    .map((e) => e.watcher.name);
   const [paused, histories] = await Promise.all([
     readPaused(redis, prefix),
     Promise.all(
