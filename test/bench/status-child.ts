@@ -20,6 +20,7 @@ const delays: number[] = [];
 // RSS after the first 2,000 rows (modules loaded, code warm) to the end: the growth with row count.
 let rssWarm: number | undefined;
 let heapWarm: number | undefined;
+let heapTotalWarm = 0;
 /** The heap after a full collection (node --expose-gc): what the process really keeps. */
 function liveHeap(): number | undefined {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -62,6 +63,7 @@ if (mode === 'latency') {
     if (rssWarm === undefined && worker.totals.done >= 2000) {
       rssWarm = process.memoryUsage().rss;
       heapWarm = liveHeap();
+      heapTotalWarm = process.memoryUsage().heapTotal;
     }
   }, 50);
   const totals = await worker.drain();
@@ -71,7 +73,13 @@ if (mode === 'latency') {
   const heapEnd = liveHeap();
   const heapGrowthMB =
     heapWarm === undefined || heapEnd === undefined ? null : (heapEnd - heapWarm) / 2 ** 20;
-  console.log(JSON.stringify({ seconds, done: totals.done, rssGrowthMB, heapGrowthMB }));
+  const u = process.cpuUsage();
+  const cpuS = (u.user + u.system) / 1e6;
+  // How much of the RSS growth is V8's heap reservation (new space grown for the allocation rate).
+  const heapTotalGrowthMB = (process.memoryUsage().heapTotal - heapTotalWarm) / 2 ** 20;
+  console.log(
+    JSON.stringify({ seconds, done: totals.done, rssGrowthMB, heapGrowthMB, heapTotalGrowthMB, cpuS }),
+  );
 }
 await pool.end();
 redis.disconnect();
