@@ -14,6 +14,11 @@ export class LazyAbort {
     return this.#aborted;
   }
 
+  /** Why it was aborted (undefined before). */
+  get reason(): unknown {
+    return this.#reason;
+  }
+
   /** The signal, made now if nobody asked before (already aborted if the abort came first). */
   get signal(): AbortSignal {
     if (this.#controller === undefined) {

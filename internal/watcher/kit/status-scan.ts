@@ -100,6 +100,10 @@ export class StatusScan {
     }
     this.#claimedThisPass += got.size;
     this.d.counts.add('claimed', got.size);
+    // Most of the batch is another replica's: this scan runs right behind it, and would read its rows
+    // again with every batch. Go on from a random key instead. Only after a claim: a pass that claims
+    // nothing never jumps, so it ends, and an idle table is seen as idle.
+    if (got.size > 0 && got.size * 2 < fresh.length) this.#pickOffset = true;
     return end;
   }
 

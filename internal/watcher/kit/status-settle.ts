@@ -1,11 +1,12 @@
 /**
  * How the status recipe ends a row: handled rows are moved to their final status in one guarded
- * UPDATE per batch, only those whose claim this replica still holds (checked and extended just
- * before); failed attempts are scheduled again after a backoff, or, after the last one, moved to the
+ * UPDATE per batch, only those whose claim this replica still holds (checked just before, and
+ * kept as the rows' tombstones); failed attempts are scheduled again after a backoff, or, after the last one, moved to the
  * failed value. A batch whose statements fail stays in hand (claims extended) and is tried again.
  */
 import type { Logger } from 'pino';
 import type { RowClaims, RowId } from '../lock/row-claims.js';
+import type { LazyAbort } from '../../pkg/abort/lazy-abort.js';
 import { HandlerAbortError } from '../errors.js';
 import { retryDelayMs, retryKeepMs } from './status-backoff.js';
 import type { StatusCounts, StatusOutcome } from './status-counts.js';
@@ -19,7 +20,8 @@ export interface StatusJob {
   readonly key: unknown;
   readonly row: StatusRow;
   readonly attempt: number;
-  readonly ctl: AbortController;
+  /** The handler's signal, made only if the handler asks for it. */
+  readonly ctl: LazyAbort;
   state: 'queued' | 'running' | 'handled';
   /** Another replica holds the row now: settle nothing for it. */
   lost?: boolean;
@@ -73,7 +75,7 @@ export class StatusSettler {
   async failed(job: StatusJob, err: unknown, stopping: boolean): Promise<void> {
     const { held, claims, settings, logger, table, counts } = this.d;
     if (job.lost) return;
-    const reason: unknown = job.ctl.signal.aborted ? job.ctl.signal.reason : undefined;
+    const reason: unknown = job.ctl.aborted ? job.ctl.reason : undefined;
     const why = reason instanceof HandlerAbortError ? reason.why : undefined;
     if (why === 'shutdown' || (stopping && why === undefined)) {
       held.delete(job.id);
@@ -171,42 +173,37 @@ export class StatusSettler {
     }
   }
 
-  /** Check-and-extend the claims, one guarded UPDATE, then end the claims (tombstones for a lease). */
+  /**
+   * Ends the claims (each checked to be still this replica's, and kept for a lease as the row's
+   * tombstone), then moves the rows in one guarded UPDATE. Should the UPDATE fail, the rows stay in
+   * hand (their claims extended with the others) and are settled again.
+   */
   async #settle(jobs: readonly StatusJob[], value: string, outcome: StatusOutcome): Promise<void> {
     const { claims, sql, held, settings, logger, counts } = this.d;
     const live = jobs.filter((j) => !j.lost);
     if (live.length === 0) return;
-    const mine = await claims.extend(
+    const mine = await claims.settle(
       live.map((j) => j.id),
       settings.leaseMs,
     );
     const keys: unknown[] = [];
+    const kept: StatusJob[] = [];
     for (const j of live) {
-      if (mine.has(j.id)) keys.push(j.key);
-      else {
+      if (mine.has(j.id)) {
+        keys.push(j.key);
+        kept.push(j);
+      } else {
         held.delete(j.id);
         logger.warn({ event: 'status.claim-lost', key: j.key }, 'row claim lost before its final status');
       }
     }
     const moved = await sql.finish(keys, value);
-    for (const j of live) held.delete(j.id);
+    for (const j of kept) held.delete(j.id);
     counts.add(outcome, moved);
     if (moved < keys.length) {
       logger.info(
         { event: 'status.already-final', rows: keys.length - moved },
         'rows were no longer to do (another writer moved them): not moved again',
-      );
-    }
-    try {
-      // Tombstones for a lease: longer than any read of the row that could still be in flight.
-      await claims.finish(
-        live.map((j) => j.id),
-        settings.leaseMs,
-      );
-    } catch (err) {
-      logger.warn(
-        { event: 'status.release-failed', rows: live.length, err },
-        'claims expire after the lease',
       );
     }
   }

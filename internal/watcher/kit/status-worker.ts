@@ -8,7 +8,9 @@
 import type { Logger } from 'pino';
 import type { Pool } from 'mysql2/promise';
 import type { RowClaims, RowId } from '../lock/row-claims.js';
+import { LazyAbort } from '../../pkg/abort/lazy-abort.js';
 import { HandlerAbortError } from '../errors.js';
+import { RowContext } from './status-context.js';
 import { StatusSql } from './status-sql.js';
 import { StatusSettler, type StatusJob, type StatusParts } from './status-settle.js';
 import { StatusScan } from './status-scan.js';
@@ -204,7 +206,7 @@ export class StatusWorker<O = unknown> {
       key: row[this.#o.table.key],
       row,
       attempt,
-      ctl: new AbortController(),
+      ctl: new LazyAbort(),
       state: 'queued',
     };
     this.#held.set(id, job);
@@ -222,7 +224,7 @@ export class StatusWorker<O = unknown> {
   }
 
   async #runJob(job: StatusJob): Promise<void> {
-    const { settings, watcher, instanceId, db, options, logger } = this.#o;
+    const { settings } = this.#o;
     const started = performance.now();
     const timer =
       settings.timeoutMs > 0
@@ -237,19 +239,7 @@ export class StatusWorker<O = unknown> {
     let error: unknown;
     let ok = false;
     try {
-      let rowLogger: Logger | undefined;
-      await this.#o.handle(job.row, {
-        watcher,
-        instanceId,
-        attempt: job.attempt,
-        signal: job.ctl.signal,
-        // Made on first use: most handlers log nothing, and a child per row costs more than a no-op.
-        get logger() {
-          return (rowLogger ??= logger.child({ key: job.key }));
-        },
-        db,
-        options,
-      });
+      await this.#o.handle(job.row, new RowContext(this.#o, job.attempt, job.key, job.ctl));
       ok = true;
     } catch (err) {
       error = err;

@@ -56,13 +56,13 @@ class LocalRowClaims implements RowClaims {
     return Promise.resolve();
   }
 
-  finish(ids: readonly RowId[], tombstoneMs: number): Promise<void> {
-    const until = this.clock.now() + tombstoneMs;
+  settle(ids: readonly RowId[], holdMs: number): Promise<Set<RowId>> {
+    const until = this.clock.now() + holdMs;
     for (const id of ids) {
       this.#claims.set(id, until);
       this.#retries.delete(id);
     }
-    return Promise.resolve();
+    return Promise.resolve(new Set(ids));
   }
 
   retryLater(id: RowId, attempt: number, delayMs: number, keepMs: number): Promise<void> {

@@ -26,11 +26,13 @@ export interface RowClaims {
    */
   release(ids: readonly RowId[]): Promise<void>;
   /**
-   * Ends the claims of rows that reached their final status: their attempt records go, and each
-   * claim stays as a tombstone for `tombstoneMs`, so a replica that read the row while it was still
-   * to do (a read older than the final UPDATE) cannot claim and handle it again.
+   * The rows' handlers are done and their final status is written next: checks that each claim is
+   * still this replica's and keeps it for `holdMs` as the row's tombstone, so that a replica that read
+   * the row while it was still to do (a read older than the final UPDATE) cannot claim and handle it
+   * again; the rows' attempt records go. @returns the rows this replica may move to their final status
+   * (the others are held by another replica now).
    */
-  finish(ids: readonly RowId[], tombstoneMs: number): Promise<void>;
+  settle(ids: readonly RowId[], holdMs: number): Promise<Set<RowId>>;
   /**
    * Records a failed attempt and gives the claim back: the row may be claimed again after
    * `delayMs`; the record lives `keepMs` (then the row counts from attempt 1 again).

@@ -13,6 +13,7 @@ import {
   ROW_EXTEND,
   ROW_RELEASE,
   ROW_RETRY,
+  ROW_SETTLE,
 } from './scripts/row-claim.js';
 
 /** Options of {@link createRedisRowClaims}. */
@@ -31,6 +32,7 @@ class RedisRowClaims implements RowClaims {
   readonly #claim: ScriptCall;
   readonly #extend: ScriptCall;
   readonly #release: ScriptCall;
+  readonly #settle: ScriptCall;
   readonly #retry: ScriptCall;
   readonly #claimable: ScriptCall;
   readonly #due: ScriptCall;
@@ -41,60 +43,53 @@ class RedisRowClaims implements RowClaims {
     this.#claim = defineScript(o.redis, ROW_CLAIM);
     this.#extend = defineScript(o.redis, ROW_EXTEND);
     this.#release = defineScript(o.redis, ROW_RELEASE);
+    this.#settle = defineScript(o.redis, ROW_SETTLE);
     this.#retry = defineScript(o.redis, ROW_RETRY);
     this.#claimable = defineScript(o.redis, ROW_CLAIMABLE);
     this.#due = defineScript(o.redis, ROW_DUE);
   }
 
-  #pairs(ids: readonly RowId[]): string[] {
-    const keys: string[] = [];
-    for (const id of ids) keys.push(this.#keys.claim(id), this.#keys.retry(id));
-    return keys;
+  /** Calls a per-row script: the index, then `head` (token, ms, key prefixes) and the row ids. */
+  async #perRow(call: ScriptCall, head: string[], ids: readonly RowId[]): Promise<number[]> {
+    return (await call(1, this.#keys.index, ...head, ...ids)) as number[];
   }
 
-  /** Calls a per-row script: the index and the rows' keys, then token, lease and the row ids. */
-  async #perRow(
-    call: ScriptCall,
-    rowKeys: string[],
-    leaseMs: number,
-    ids: readonly RowId[],
-  ): Promise<number[]> {
-    const keys = [this.#keys.index, ...rowKeys];
-    return (await call(keys.length, ...keys, this.#token, String(leaseMs), ...ids)) as number[];
+  /** The rows whose reply is `1`. */
+  static #ones(ids: readonly RowId[], replies: readonly number[]): Set<RowId> {
+    const out = new Set<RowId>();
+    for (let i = 0; i < ids.length; i++) if (Number(replies[i]) === 1) out.add(ids[i] as RowId);
+    return out;
   }
 
   async claim(ids: readonly RowId[], leaseMs: number): Promise<Map<RowId, number>> {
     const got = new Map<RowId, number>();
     if (ids.length === 0) return got;
-    const replies = await this.#perRow(this.#claim, this.#pairs(ids), leaseMs, ids);
-    ids.forEach((id, i) => {
+    const k = this.#keys;
+    const head = [this.#token, String(leaseMs), k.claimPrefix, k.retryPrefix];
+    const replies = await this.#perRow(this.#claim, head, ids);
+    for (let i = 0; i < ids.length; i++) {
       const attempt = Number(replies[i] ?? 0);
-      if (attempt > 0) got.set(id, attempt);
-    });
+      if (attempt > 0) got.set(ids[i] as RowId, attempt);
+    }
     return got;
   }
 
   async extend(ids: readonly RowId[], leaseMs: number): Promise<Set<RowId>> {
-    const held = new Set<RowId>();
-    if (ids.length === 0) return held;
-    const claimKeys = ids.map((id) => this.#keys.claim(id));
-    const replies = await this.#perRow(this.#extend, claimKeys, leaseMs, ids);
-    ids.forEach((id, i) => {
-      if (Number(replies[i]) === 1) held.add(id);
-    });
-    return held;
+    if (ids.length === 0) return new Set();
+    const head = [this.#token, String(leaseMs), this.#keys.claimPrefix];
+    return RedisRowClaims.#ones(ids, await this.#perRow(this.#extend, head, ids));
   }
 
   async release(ids: readonly RowId[]): Promise<void> {
     if (ids.length === 0) return;
-    const keys = [this.#keys.index, ...this.#pairs(ids)];
-    await this.#release(keys.length, ...keys, this.#token, '0', '0', ...ids);
+    await this.#perRow(this.#release, [this.#token, this.#keys.claimPrefix], ids);
   }
 
-  async finish(ids: readonly RowId[], tombstoneMs: number): Promise<void> {
-    if (ids.length === 0) return;
-    const keys = [this.#keys.index, ...this.#pairs(ids)];
-    await this.#release(keys.length, ...keys, this.#token, '1', String(Math.round(tombstoneMs)), ...ids);
+  async settle(ids: readonly RowId[], holdMs: number): Promise<Set<RowId>> {
+    if (ids.length === 0) return new Set();
+    const k = this.#keys;
+    const head = [this.#token, String(Math.round(holdMs)), k.claimPrefix, k.retryPrefix];
+    return RedisRowClaims.#ones(ids, await this.#perRow(this.#settle, head, ids));
   }
 
   async retryLater(id: RowId, attempt: number, delayMs: number, keepMs: number): Promise<void> {
@@ -128,14 +123,9 @@ class RedisRowClaims implements RowClaims {
   }
 
   async claimable(ids: readonly RowId[]): Promise<Set<RowId>> {
-    const free = new Set<RowId>();
-    if (ids.length === 0) return free;
-    const keys = this.#pairs(ids);
-    const replies = (await this.#claimable(keys.length, ...keys)) as number[];
-    ids.forEach((id, i) => {
-      if (Number(replies[i]) === 1) free.add(id);
-    });
-    return free;
+    if (ids.length === 0) return new Set();
+    const head = [this.#keys.claimPrefix, this.#keys.retryPrefix];
+    return RedisRowClaims.#ones(ids, await this.#perRow(this.#claimable, head, ids));
   }
 
   async record(

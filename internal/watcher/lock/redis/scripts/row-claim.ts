@@ -3,6 +3,11 @@
  * slot (`rows:{<watcher>}:`). KEYS[1] is always the watcher's attention index: a sorted set of row
  * ids scored by the time a row needs a look (a claim's expiry, a retry's time), so that rows left by a
  * dead replica or due for a retry are found without a scan of the table (ROW_DUE).
+ *
+ * The row keys are built inside the scripts from their prefixes (ARGV) and the row ids: a batch of
+ * 100 rows then costs 100 short arguments instead of 200 full key names to encode and send. Every row
+ * key carries the index's hash tag (`{<watcher>}`), so it lies in the slot of KEYS[1], which is what
+ * Redis Cluster requires of a key a script touches without declaring it.
  */
 import type { RedisScript } from '../batcher.js';
 
@@ -17,24 +22,26 @@ local function touch(idx) redis.call('PEXPIRE', idx, 604800000) end
  * ROW_CLAIM: claims a batch of rows for one holder, skipping rows another holder has and rows whose
  * retry time (by the server's clock) has not come.
  *
- * KEYS: the index, then per row (2): its claim key, its retry record key (hash: `a` attempts, `n`
- * next try ms).
- * ARGV: token, lease ms, then the row ids in the same order.
+ * KEYS (1): the index.
+ * ARGV: token, lease ms, claim key prefix, retry key prefix (a hash: `a` attempts, `n` next try ms),
+ * then the row ids.
  * Reply per row: `0` = not claimed, else the attempt number this claim is (attempts so far + 1).
  */
 export const ROW_CLAIM: RedisScript = {
-  name: 'iamWatcherRowClaim2',
+  name: 'iamWatcherRowClaim3',
   lua: `${NOW}
-local idx, token, lease = KEYS[1], ARGV[1], ARGV[2]
+local idx, token, lease, cp, rp = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local expiry = now + tonumber(lease)
 local out = {}
-for i = 2, #KEYS, 2 do
+for i = 5, #ARGV do
+  local id = ARGV[i]
   local reply = 0
-  local r = redis.call('HMGET', KEYS[i + 1], 'a', 'n')
-  if (tonumber(r[2]) or 0) <= now and redis.call('SET', KEYS[i], token, 'NX', 'PX', lease) then
+  local r = redis.call('HMGET', rp .. id, 'a', 'n')
+  if (tonumber(r[2]) or 0) <= now and redis.call('SET', cp .. id, token, 'NX', 'PX', lease) then
     reply = (tonumber(r[1]) or 0) + 1
-    redis.call('ZADD', idx, now + tonumber(lease), ARGV[i / 2 + 2])
+    redis.call('ZADD', idx, expiry, id)
   end
-  out[#out + 1] = reply
+  out[i - 4] = reply
 end
 touch(idx)
 return out
@@ -46,27 +53,29 @@ return out
  * restarted server forgot) and that nobody took is taken again, so a replica that still has the row
  * in hand can finish it.
  *
- * KEYS: the index, then per row (1): its claim key.
- * ARGV: token, lease ms, then the row ids.
+ * KEYS (1): the index.
+ * ARGV: token, lease ms, claim key prefix, then the row ids.
  * Reply per row: `1` = held by the caller now, `0` = held by another.
  */
 export const ROW_EXTEND: RedisScript = {
-  name: 'iamWatcherRowExtend2',
+  name: 'iamWatcherRowExtend3',
   lua: `${NOW}
-local idx, token, lease = KEYS[1], ARGV[1], ARGV[2]
+local idx, token, lease, cp = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local expiry = now + tonumber(lease)
 local out = {}
-for i = 2, #KEYS do
-  local v = redis.call('GET', KEYS[i])
+for i = 4, #ARGV do
+  local k = cp .. ARGV[i]
+  local v = redis.call('GET', k)
   local reply = 0
   if v == token then
-    redis.call('PEXPIRE', KEYS[i], lease)
+    redis.call('PEXPIRE', k, lease)
     reply = 1
   elseif not v then
-    redis.call('SET', KEYS[i], token, 'PX', lease)
+    redis.call('SET', k, token, 'PX', lease)
     reply = 1
   end
-  if reply == 1 then redis.call('ZADD', idx, now + tonumber(lease), ARGV[i + 1]) end
-  out[i - 1] = reply
+  if reply == 1 then redis.call('ZADD', idx, expiry, ARGV[i]) end
+  out[i - 3] = reply
 end
 touch(idx)
 return out
@@ -74,30 +83,65 @@ return out
 };
 
 /**
- * ROW_RELEASE: ends each claim the holder has: deletes it, or, with a tombstone time, replaces it by
- * `final` for that long (a replica that read the row before its final UPDATE cannot claim it then);
- * the row leaves the index; with forget, its retry record goes too.
+ * ROW_SETTLE: the rows' handlers are done and their final UPDATE comes next: checks that each claim
+ * is still the holder's (or expired and free, then taken again), and keeps it for hold ms as the
+ * row's tombstone: no replica can claim the row while a read of it from before the UPDATE may still
+ * be in flight. The row leaves the index and its attempt record goes. Should the UPDATE then fail,
+ * the holder keeps the rows in hand, and ROW_EXTEND puts them back in the index.
  *
- * KEYS: the index, then per row (2): its claim key, its retry record key.
- * ARGV: token, forget (`1` or `0`), tombstone ms (`0` = none), then the row ids.
- * Reply: the number of claims ended.
+ * KEYS (1): the index.
+ * ARGV: token, hold ms, claim key prefix, retry key prefix, then the row ids.
+ * Reply per row: `1` = the caller's (write its final status), `0` = another holder has it now.
+ */
+export const ROW_SETTLE: RedisScript = {
+  name: 'iamWatcherRowSettle',
+  lua: `
+local idx, token, hold, cp, rp = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local out = {}
+local gone = {}
+for i = 5, #ARGV do
+  local id = ARGV[i]
+  local k = cp .. id
+  local v = redis.call('GET', k)
+  local reply = 0
+  if v == token then
+    redis.call('PEXPIRE', k, hold)
+    reply = 1
+  elseif not v then
+    redis.call('SET', k, token, 'PX', hold)
+    reply = 1
+  end
+  if reply == 1 then
+    gone[#gone + 1] = id
+    redis.call('DEL', rp .. id)
+  end
+  out[i - 4] = reply
+end
+if #gone > 0 then redis.call('ZREM', idx, unpack(gone)) end
+return out
+`,
+};
+
+/**
+ * ROW_RELEASE: gives the holder's claims back (deletes them) and takes the rows out of the index;
+ * their attempt records stay (a shutdown is no attempt).
+ *
+ * KEYS (1): the index.
+ * ARGV: token, claim key prefix, then the row ids.
+ * Reply: the number of claims given back.
  */
 export const ROW_RELEASE: RedisScript = {
-  name: 'iamWatcherRowRelease2',
+  name: 'iamWatcherRowRelease3',
   lua: `
-local idx, token, forget, tomb = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
+local idx, token, cp = KEYS[1], ARGV[1], ARGV[2]
 local n = 0
-for i = 2, #KEYS, 2 do
-  if redis.call('GET', KEYS[i]) == token then
-    if tomb > 0 then
-      redis.call('SET', KEYS[i], 'final', 'PX', tomb)
-    else
-      redis.call('DEL', KEYS[i])
-    end
-    redis.call('ZREM', idx, ARGV[i / 2 + 3])
+for i = 3, #ARGV do
+  local k = cp .. ARGV[i]
+  if redis.call('GET', k) == token then
+    redis.call('DEL', k)
+    redis.call('ZREM', idx, ARGV[i])
     n = n + 1
   end
-  if forget == '1' then redis.call('DEL', KEYS[i + 1]) end
 end
 return n
 `,
@@ -157,18 +201,21 @@ return out
 /**
  * ROW_CLAIMABLE: which rows a claim would take now (read only).
  *
- * KEYS per row (2): its claim key, its retry record key.
+ * KEYS (1): the index (for the hash slot).
+ * ARGV: claim key prefix, retry key prefix, then the row ids.
  * Reply per row: `1` = claimable, `0` = held or waiting for its retry time.
  */
 export const ROW_CLAIMABLE: RedisScript = {
-  name: 'iamWatcherRowClaimable',
+  name: 'iamWatcherRowClaimable2',
   lua: `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local cp, rp = ARGV[1], ARGV[2]
 local out = {}
-for i = 1, #KEYS, 2 do
-  local free = redis.call('EXISTS', KEYS[i]) == 0 and (tonumber(redis.call('HGET', KEYS[i + 1], 'n')) or 0) <= now
-  out[#out + 1] = free and 1 or 0
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local free = redis.call('EXISTS', cp .. id) == 0 and (tonumber(redis.call('HGET', rp .. id, 'n')) or 0) <= now
+  out[i - 2] = free and 1 or 0
 end
 return out
 `,
