@@ -79,4 +79,14 @@ void describe('status row claims (real Redis)', () => {
     assert.equal(await suite.admin.exists(k.claim('3')), 1, "b's claim stays");
     assert.equal(await suite.admin.zscore(k.index, '1'), null);
   });
+
+  void test('a batch larger than one Lua piece (2,500 rows) is indexed and settled whole', async () => {
+    const { a, k } = setup();
+    const ids = Array.from({ length: 2500 }, (_, i) => String(i + 1));
+    assert.equal((await a.claim(ids, 5000)).size, 2500);
+    assert.equal(await suite.admin.zcard(k.index), 2500);
+    assert.equal((await a.extend(ids, 5000)).size, 2500);
+    assert.equal((await a.settle(ids, 5000)).size, 2500);
+    assert.equal(await suite.admin.zcard(k.index), 0);
+  });
 });

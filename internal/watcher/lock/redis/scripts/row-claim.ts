@@ -19,6 +19,19 @@ local function touch(idx) redis.call('PEXPIRE', idx, 604800000) end
 `;
 
 /**
+ * `many(cmd, key, list)`: one command for a whole list (ZADD of score/member pairs, ZREM, DEL of
+ * keys with `key` nil), in pieces of 1000 (Lua's C stack bounds `unpack`; a piece keeps pairs whole).
+ */
+const MANY = `
+local function many(cmd, key, list)
+  for i = 1, #list, 1000 do
+    local j = math.min(i + 999, #list)
+    if key then redis.call(cmd, key, unpack(list, i, j)) else redis.call(cmd, unpack(list, i, j)) end
+  end
+end
+`;
+
+/**
  * ROW_CLAIM: claims a batch of rows for one holder, skipping rows another holder has and rows whose
  * retry time (by the server's clock) has not come.
  *
@@ -29,20 +42,22 @@ local function touch(idx) redis.call('PEXPIRE', idx, 604800000) end
  */
 export const ROW_CLAIM: RedisScript = {
   name: 'iamWatcherRowClaim3',
-  lua: `${NOW}
+  lua: `${NOW}${MANY}
 local idx, token, lease, cp, rp = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local expiry = now + tonumber(lease)
-local out = {}
+local out, indexed = {}, {}
 for i = 5, #ARGV do
   local id = ARGV[i]
   local reply = 0
   local r = redis.call('HMGET', rp .. id, 'a', 'n')
   if (tonumber(r[2]) or 0) <= now and redis.call('SET', cp .. id, token, 'NX', 'PX', lease) then
     reply = (tonumber(r[1]) or 0) + 1
-    redis.call('ZADD', idx, expiry, id)
+    indexed[#indexed + 1] = expiry
+    indexed[#indexed + 1] = id
   end
   out[i - 4] = reply
 end
+many('ZADD', idx, indexed)
 touch(idx)
 return out
 `,
@@ -59,10 +74,10 @@ return out
  */
 export const ROW_EXTEND: RedisScript = {
   name: 'iamWatcherRowExtend3',
-  lua: `${NOW}
+  lua: `${NOW}${MANY}
 local idx, token, lease, cp = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 local expiry = now + tonumber(lease)
-local out = {}
+local out, indexed = {}, {}
 for i = 4, #ARGV do
   local k = cp .. ARGV[i]
   local v = redis.call('GET', k)
@@ -74,9 +89,13 @@ for i = 4, #ARGV do
     redis.call('SET', k, token, 'PX', lease)
     reply = 1
   end
-  if reply == 1 then redis.call('ZADD', idx, expiry, ARGV[i]) end
+  if reply == 1 then
+    indexed[#indexed + 1] = expiry
+    indexed[#indexed + 1] = ARGV[i]
+  end
   out[i - 3] = reply
 end
+many('ZADD', idx, indexed)
 touch(idx)
 return out
 `,
@@ -95,10 +114,9 @@ return out
  */
 export const ROW_SETTLE: RedisScript = {
   name: 'iamWatcherRowSettle',
-  lua: `
+  lua: `${MANY}
 local idx, token, hold, cp, rp = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local out = {}
-local gone = {}
+local out, gone, records = {}, {}, {}
 for i = 5, #ARGV do
   local id = ARGV[i]
   local k = cp .. id
@@ -113,11 +131,12 @@ for i = 5, #ARGV do
   end
   if reply == 1 then
     gone[#gone + 1] = id
-    redis.call('DEL', rp .. id)
+    records[#records + 1] = rp .. id
   end
   out[i - 4] = reply
 end
-if #gone > 0 then redis.call('ZREM', idx, unpack(gone)) end
+many('ZREM', idx, gone)
+many('DEL', nil, records)
 return out
 `,
 };
