@@ -263,4 +263,60 @@ void describe('status worker', () => {
     await w.stop(1000);
     closeAll(down);
   });
+
+  void it('the waiting rows are counted by one replica per poll interval; every replica reports them', async () => {
+    await insert(1, 40);
+    // Every COUNT the workers send to the table (the sample), through a pool that counts them.
+    let counted = 0;
+    const pool = new Proxy(db.pool, {
+      get(target, name, receiver) {
+        const v: unknown = Reflect.get(target, name, receiver);
+        if (name !== 'query' || typeof v !== 'function') return v;
+        return (sql: unknown, ...rest: unknown[]) => {
+          const text = typeof sql === 'string' ? sql : (sql as { sql: string }).sql;
+          if (text.startsWith('SELECT COUNT(*)')) counted++;
+          return (v as (...a: unknown[]) => unknown).call(target, sql, ...rest);
+        };
+      },
+    });
+    const seen = new Map<string, number[]>();
+    let release: () => void = () => undefined;
+    const blocked = new Promise<void>((r) => (release = r));
+    const workers = ['a', 'b'].map(
+      (instance) =>
+        new StatusWorker({
+          watcher: 'jobs',
+          table: TABLE,
+          // Rows stay in hand (and pending) while the samples are taken.
+          handle: () => blocked,
+          options: {},
+          settings: { ...SETTINGS, pollIntervalMs: 400, concurrency: 1, batchSize: 5 },
+          db: pool,
+          claims: createRedisRowClaims({ redis, keyPrefix: prefix, watcher: 'jobs', instanceId: instance }),
+          logger: silent,
+          instanceId: instance,
+          hooks: { onSample: (_w, waiting) => seen.set(instance, [...(seen.get(instance) ?? []), waiting]) },
+        }),
+    );
+    const t0 = Date.now();
+    for (const w of workers) w.start();
+    await until(
+      () => Promise.resolve((seen.get('a')?.length ?? 0) >= 3 && (seen.get('b')?.length ?? 0) >= 3),
+      10_000,
+      'three samples on each replica',
+    );
+    const intervals = (Date.now() - t0) / 400;
+    release();
+    await Promise.all(workers.map((w) => w.stop(1000)));
+    assert.ok(
+      counted <= Math.ceil(intervals) + 1,
+      `${counted} COUNTs in ${intervals.toFixed(1)} intervals: one replica counts per interval`,
+    );
+    for (const instance of ['a', 'b']) {
+      assert.ok(
+        seen.get(instance)?.every((n) => n === 40),
+        `${instance} reports the 40 waiting rows: ${JSON.stringify(seen.get(instance))}`,
+      );
+    }
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * What a status watcher counts: rows claimed, done, retried and failed, handler durations, and the
- * waiting rows sampled at most once per poll interval. Counts go to the hooks (the daemon's metrics)
+ * waiting rows sampled once per poll interval. Counts go to the hooks (the daemon's metrics)
  * at once, and to the backend's cluster-wide counters (for `status`) with each sample.
  */
 import type { Logger } from 'pino';
@@ -25,7 +25,7 @@ export interface StatusHooks {
 export class StatusCounts {
   readonly totals: StatusTotals = { claimed: 0, done: 0, retried: 0, failed: 0 };
   #unwritten: Record<string, number> = {};
-  #lastSampleMs = 0;
+  #sampling = false;
 
   constructor(
     private readonly watcher: string,
@@ -53,22 +53,36 @@ export class StatusCounts {
     this.#hook(() => this.hooks?.onHandler?.(this.watcher, ms / 1000, ok));
   }
 
-  /** Samples the waiting rows unless a sample was taken less than `intervalMs` ago (in the background). */
-  sampleEach(intervalMs: number, sql: StatusSql): void {
+  /**
+   * Samples the waiting rows in the background (called once per poll interval, `intervalMs`; a
+   * sample still under way is not doubled). One replica of the cluster per interval counts them in
+   * the table; the others take its sample from the backend, so that a large backlog is counted once
+   * per interval, not once per replica.
+   */
+  sample(intervalMs: number, sql: StatusSql): void {
+    if (this.#sampling) return;
+    this.#sampling = true;
     const now = Date.now();
-    if (now - this.#lastSampleMs < intervalMs) return;
-    this.#lastSampleMs = now;
     void (async () => {
       try {
-        const s = await sql.sample();
-        this.#hook(() => this.hooks?.onSample?.(this.watcher, s.waiting, s.oldestAgeS));
-        await this.write({
-          waiting: String(s.waiting),
-          oldestAgeS: s.oldestAgeS === null ? '' : s.oldestAgeS.toFixed(3),
-          sampledAt: new Date(now).toISOString(),
-        });
+        if (await this.claims.sampleTurn(intervalMs)) {
+          const s = await sql.sample();
+          this.#hook(() => this.hooks?.onSample?.(this.watcher, s.waiting, s.oldestAgeS));
+          await this.write({
+            waiting: String(s.waiting),
+            oldestAgeS: s.oldestAgeS === null ? '' : s.oldestAgeS.toFixed(3),
+            sampledAt: new Date(now).toISOString(),
+          });
+          return;
+        }
+        const st = await this.claims.stats();
+        if (st.waiting === undefined || st.waiting === '') return;
+        const age = st.oldestAgeS === undefined || st.oldestAgeS === '' ? null : Number(st.oldestAgeS);
+        this.#hook(() => this.hooks?.onSample?.(this.watcher, Number(st.waiting), age));
       } catch (err) {
         this.logger.debug({ event: 'status.sample-failed', err }, 'could not sample the waiting rows');
+      } finally {
+        this.#sampling = false;
       }
     })();
   }

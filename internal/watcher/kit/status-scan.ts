@@ -74,7 +74,6 @@ export class StatusScan {
   /** Reads and claims one batch after the cursor. @returns true when the scan reached the table's end. */
   async next(): Promise<boolean> {
     const { settings, table, claims } = this.d;
-    if (this.#cursor === undefined) this.d.counts.sampleEach(settings.pollIntervalMs, this.d.sql);
     if (this.#pickOffset) await this.#randomStart();
     const size = this.claimSize();
     const rows = await this.d.sql.scan(this.#cursor, size);

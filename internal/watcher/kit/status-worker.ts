@@ -53,6 +53,7 @@ export class StatusWorker<O = unknown> {
   #once = false;
   #pollTimer: NodeJS.Timeout | undefined;
   #leaseTimer: NodeJS.Timeout | undefined;
+  #sampleTimer: NodeJS.Timeout | undefined;
   #drained: (() => void) | undefined;
   #runningDone: (() => void) | undefined;
 
@@ -83,6 +84,12 @@ export class StatusWorker<O = unknown> {
     const keepEvery = Math.max(50, Math.floor(this.#o.settings.leaseMs / 3));
     this.#leaseTimer = setInterval(() => void this.#keepClaims(), keepEvery);
     this.#leaseTimer.unref();
+    // The waiting rows are sampled each poll interval, busy or not (one replica counts them).
+    const { pollIntervalMs } = this.#o.settings;
+    const sample = (): void => this.#counts.sample(pollIntervalMs, this.#sql);
+    this.#sampleTimer = setInterval(sample, pollIntervalMs);
+    this.#sampleTimer.unref();
+    sample();
     this.#wake();
   }
 
@@ -106,6 +113,7 @@ export class StatusWorker<O = unknown> {
   async stop(timeoutMs: number): Promise<{ abandoned: number }> {
     this.#stopping = true;
     clearTimeout(this.#pollTimer);
+    clearInterval(this.#sampleTimer);
     // A claim under way ends first, so that its rows are given back too.
     await Promise.race([this.#pumped, new Promise((r) => setTimeout(r, Math.max(1000, timeoutMs)).unref())]);
     const queued = this.#queue.splice(0);

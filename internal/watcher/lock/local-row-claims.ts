@@ -99,6 +99,10 @@ class LocalRowClaims implements RowClaims {
     return Promise.resolve();
   }
 
+  sampleTurn(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
   stats(): Promise<Record<string, string>> {
     return Promise.resolve(Object.fromEntries(this.#stats));
   }

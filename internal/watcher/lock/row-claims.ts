@@ -50,6 +50,11 @@ export interface RowClaims {
   record(counts: Readonly<Record<string, number>>, sample?: Readonly<Record<string, string>>): Promise<void>;
   /** The cluster-wide counters and latest sample (for `status`). */
   stats(): Promise<Record<string, string>>;
+  /**
+   * Whether this replica takes the next sample of the waiting rows: at most one replica of the
+   * cluster per `everyMs` counts them in the table; the others read its sample ({@link stats}).
+   */
+  sampleTurn(everyMs: number): Promise<boolean>;
 }
 
 /** Backend key names of one status watcher's rows, all under `lock.key-prefix`, in one hash slot. */
@@ -59,6 +64,8 @@ export interface RowKeyNames {
   /** Sorted set of row ids by the time each needs a look (claim expiry, retry time). */
   readonly index: string;
   readonly stats: string;
+  /** Who took the latest sample (expires after the poll interval). */
+  readonly sampler: string;
   /** The prefixes of claim and retry keys (the id follows). */
   readonly claimPrefix: string;
   readonly retryPrefix: string;
@@ -74,6 +81,7 @@ export function rowKeyNames(prefix: string, watcher: string): RowKeyNames {
     retry: (id) => `${base}retry:${id}`,
     index: `${base}index`,
     stats: `${base}stats`,
+    sampler: `${base}sampler`,
     claimPrefix: `${base}claim:`,
     retryPrefix: `${base}retry:`,
   };

@@ -138,6 +138,11 @@ class RedisRowClaims implements RowClaims {
     await m.exec();
   }
 
+  async sampleTurn(everyMs: number): Promise<boolean> {
+    const px = Math.max(1, Math.round(everyMs));
+    return (await this.o.redis.set(this.#keys.sampler, this.#token, 'PX', px, 'NX')) === 'OK';
+  }
+
   async stats(): Promise<Record<string, string>> {
     return this.o.redis.hgetall(this.#keys.stats);
   }
