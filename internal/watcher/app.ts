@@ -280,7 +280,7 @@ function statusCommand(root: Command, s: Session, withConfig: WithConfig): Comma
   status.option('--json', 'print JSON').action(async () => {
     const config = load();
     // Loaded here, not at the top: it pulls in the Redis driver (see runDaemon).
-    const { clusterStatus } = await import('./status.js');
+    const { clusterStatus } = await import('./status-command.js');
     const json = status.opts<{ json?: boolean }>().json === true;
     s.stdout(await clusterStatus(config, s.watchers, json));
     s.code = 0;
