@@ -73,6 +73,14 @@ export function logKeys(): Entry[] {
         docZh: '记录错误时不输出堆栈。',
       }),
     ],
+    ...logOutputKeys(),
+  ];
+}
+
+/** `log.output-paths` and `log.error-output-paths`: where lines and the daemon's own errors go. */
+function logOutputKeys(): Entry[] {
+  const p = (k: string): readonly string[] => ['log', k];
+  return [
     [
       'log.output-paths',
       p('outputPaths'),
