@@ -5,7 +5,8 @@
  */
 import type { Config } from '../config.js';
 import { commonWatcherKeys, ownWatcherKeys, type Entry, type WatcherSpec } from './watcher-keys.js';
-import { mysqlKeys, redisKeys } from './connection-keys.js';
+import { mysqlKeys } from './mysql-keys.js';
+import { redisKeys } from './redis-keys.js';
 import { statusPageKeys } from './status-page-keys.js';
 import { notifyKeys } from './notify-keys.js';
 import { logKeys } from './log-keys.js';
