@@ -1,29 +1,29 @@
 /**
  * The command line: argv in, exit code out. Commands: the daemon (default), `validate`, `list`,
- * `run <watcher>`, `status`, and the operator controls (control-commands.ts). Every config key is also a flag named by its YAML path. Exit codes: 0 ok,
+ * `run <watcher>`, `status` (commands.ts), and the operator controls (control-commands.ts). Every config key is also a flag named by its YAML path. Exit codes: 0 ok,
  * 1 runtime failure, 2 bad usage or bad config. Signals are handled here, in one place.
  */
 import { hostname, homedir } from 'node:os';
 import { Command, CommanderError } from 'commander';
-import { stringify } from 'yaml';
 import './watcher/all.js';
-import { defaultRegistry, type AnyPlugin } from './watcher/registry.js';
-import {
-  loadConfig,
-  effectiveConfigView,
-  diffConfig,
-  ignoredSettings,
-  secretValues,
-} from './options/index.js';
+import { defaultRegistry } from './watcher/registry.js';
+import { loadConfig, diffConfig, ignoredSettings, secretValues } from './options/index.js';
 import { addConfigFlags, flagValues, type FlagMap } from './config-flags.js';
 import { checkSchedule } from './scheduler/spec.js';
-import { ConfigError, UsageError, exitCodeFor, formatProblem } from './errors.js';
+import { ConfigError, exitCodeFor, formatProblem } from './errors.js';
 import type { Config } from './config.js';
 import { flushLogs, reopenLogFiles, type Logger } from '../pkg/log/log.js';
 import { Secrets } from '../pkg/censor/censor.js';
 import { createDaemonLogger } from './logging.js';
-import { listWatchers } from './list.js';
 import { controlCommands } from './control-commands.js';
+import {
+  listCommand,
+  runCommand,
+  statusCommand,
+  validateCommand,
+  type CommandSession,
+  type WithConfig,
+} from './commands.js';
 import { VERSION } from './version.js';
 
 /**
@@ -42,19 +42,8 @@ export interface AppIO {
 }
 
 /** What one `runApp` call shares between its commands. */
-interface Session {
+interface Session extends CommandSession {
   readonly io: AppIO;
-  /** `io.stdout` and `io.stderr` with every secret in {@link secrets} printed as `***`. */
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  readonly watchers: readonly AnyPlugin[];
-  /**
-   * Every secret value of every config loaded so far: censored in logs and in everything printed
-   * (a failed run's error, a start-up error that quotes a driver's message).
-   */
-  readonly secrets: Secrets;
-  /** Set by whichever command runs. */
-  code: number;
 }
 
 function buildConfig(cmd: Command, map: FlagMap, s: Session): Config {
@@ -171,9 +160,6 @@ function printProblems(s: Session, err: unknown): number {
   return exitCodeFor(err);
 }
 
-/** Adds a command's config flags; returns the loader of its config. */
-type WithConfig = (cmd: Command) => () => Config;
-
 /** Builds the commander program; `s.code` is set by whichever action runs. */
 function program(s: Session): Command {
   const root = new Command('iam-watcher')
@@ -210,82 +196,6 @@ function program(s: Session): Command {
   ];
   for (const cmd of commands) cmd.exitOverride().configureOutput({ writeOut: s.stdout, writeErr: s.stderr });
   return root;
-}
-
-function validateCommand(root: Command, s: Session, withConfig: WithConfig): Command {
-  const validate = root
-    .command('validate')
-    .description('check the configuration and print it (secrets as ***)');
-  const load = withConfig(validate);
-  validate.action(() => {
-    const config = load();
-    s.stdout(stringify(effectiveConfigView(config, s.watchers)));
-    s.stderr(`configuration is valid${config.configFile ? ` (${config.configFile})` : ''}\n`);
-    s.code = 0;
-  });
-  return validate;
-}
-
-function listCommand(root: Command, s: Session, withConfig: WithConfig): Command {
-  const list = root.command('list').description('list the watchers with their schedules and next 5 slots');
-  const load = withConfig(list);
-  list.option('--json', 'print JSON').action(async () => {
-    const json = list.opts<{ json?: boolean }>().json === true;
-    const config = load();
-    const { pausedForList } = await import('./control-actions.js');
-    const paused = await pausedForList(config, s.stderr);
-    s.stdout(listWatchers(config, s.watchers, new Date(), json, paused));
-    s.code = 0;
-  });
-  return list;
-}
-
-function runCommand(root: Command, s: Session, withConfig: WithConfig): Command {
-  const names = s.watchers.map((w) => w.name).join(', ');
-  const run = root
-    .command('run')
-    .description('run one watcher once, now, under the same lease as a scheduled run')
-    .argument('<watcher>', `one of: ${names}`)
-    .option('--dry-run', 'count and name what would change; change nothing');
-  const load = withConfig(run);
-  run.action(async (name: string) => {
-    if (!s.watchers.some((w) => w.name === name)) {
-      throw new UsageError(`unknown watcher "${name}" (known: ${names})`);
-    }
-    const config = load();
-    const logger = createDaemonLogger(config, s.watchers, s.secrets);
-    try {
-      const dryRun =
-        run.opts<{ dryRun?: boolean }>().dryRun === true || config.watchers[name]?.dryRun === true;
-      const { runOnce } = await import('./run-once.js');
-      const r = await runOnce(
-        { config, watchers: s.watchers, logger, censor: (t) => s.secrets.censor(t) },
-        name,
-        dryRun,
-      );
-      s.stdout(`${JSON.stringify({ watcher: name, ...r })}\n`);
-      s.code = r.result === 'ok' ? 0 : 1;
-    } finally {
-      flushLogs();
-    }
-  });
-  return run;
-}
-
-function statusCommand(root: Command, s: Session, withConfig: WithConfig): Command {
-  const status = root
-    .command('status')
-    .description("the cluster's view from Redis: each watcher's last run, who runs it now, its next slot");
-  const load = withConfig(status);
-  status.option('--json', 'print JSON').action(async () => {
-    const config = load();
-    // Loaded here, not at the top: it pulls in the Redis driver (see runDaemon).
-    const { clusterStatus } = await import('./status.js');
-    const json = status.opts<{ json?: boolean }>().json === true;
-    s.stdout(await clusterStatus(config, s.watchers, json));
-    s.code = 0;
-  });
-  return status;
 }
 
 /** Runs the CLI. Never throws; resolves with the exit code. */

@@ -22,6 +22,53 @@ export interface Metrics {
 export function createMetrics(watchers: readonly string[], schedules?: ScheduleMetricsSource): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const { runs, duration, skipped, missed, leaseLost, paused, slots, rows } = defineMetrics(
+    registry,
+    schedules,
+  );
+  // Series exist from the start, so a rate() or absence alert has data before the first run.
+  for (const w of watchers) {
+    for (const result of ['ok', 'failed', 'aborted', 'timeout']) runs.inc({ watcher: w, result }, 0);
+    for (const reason of ['overlap', 'claimed', 'backend-unavailable', 'paused'])
+      skipped.inc({ watcher: w, reason }, 0);
+    missed.inc({ watcher: w }, 0);
+    leaseLost.inc({ watcher: w }, 0);
+    paused.set({ watcher: w }, 0);
+  }
+  const hooks: SchedulerHooks = {
+    onRunFinished(info) {
+      runs.inc({ watcher: info.watcher, result: info.result });
+      duration.observe({ watcher: info.watcher }, info.durationMs / 1000);
+      if (info.result === 'ok') slots?.noteSuccess(info.watcher, Date.now());
+      for (const [action, n] of Object.entries(info.rows)) {
+        if (n > 0) rows.inc({ watcher: info.watcher, action }, n);
+      }
+    },
+    onSkipped(reason, info) {
+      skipped.inc({ watcher: info.watcher, reason });
+    },
+    onMissed(info) {
+      missed.inc({ watcher: info.watcher }, info.count);
+    },
+    onLeaseLost(info) {
+      leaseLost.inc({ watcher: info.watcher });
+    },
+  };
+  return {
+    registry,
+    hooks,
+    setPaused(names) {
+      for (const w of watchers) paused.set({ watcher: w }, names.has(w) ? 1 : 0);
+    },
+    render: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+  };
+}
+
+/**
+ * The scheduler's metrics, registered on `registry` in the order `/metrics` lists them (with
+ * `schedules`, the slot and last-success gauges come before the rows counter).
+ */
+function defineMetrics(registry: Registry, schedules: ScheduleMetricsSource | undefined) {
   const runs = new Counter({
     name: 'iam_watcher_runs_total',
     help: 'Finished runs (each attempt of a retried slot counts) by watcher and result (ok, failed, aborted, timeout).',
@@ -66,40 +113,5 @@ export function createMetrics(watchers: readonly string[], schedules?: ScheduleM
     labelNames: ['watcher', 'action'] as const,
     registers: [registry],
   });
-  // Series exist from the start, so a rate() or absence alert has data before the first run.
-  for (const w of watchers) {
-    for (const result of ['ok', 'failed', 'aborted', 'timeout']) runs.inc({ watcher: w, result }, 0);
-    for (const reason of ['overlap', 'claimed', 'backend-unavailable', 'paused'])
-      skipped.inc({ watcher: w, reason }, 0);
-    missed.inc({ watcher: w }, 0);
-    leaseLost.inc({ watcher: w }, 0);
-    paused.set({ watcher: w }, 0);
-  }
-  const hooks: SchedulerHooks = {
-    onRunFinished(info) {
-      runs.inc({ watcher: info.watcher, result: info.result });
-      duration.observe({ watcher: info.watcher }, info.durationMs / 1000);
-      if (info.result === 'ok') slots?.noteSuccess(info.watcher, Date.now());
-      for (const [action, n] of Object.entries(info.rows)) {
-        if (n > 0) rows.inc({ watcher: info.watcher, action }, n);
-      }
-    },
-    onSkipped(reason, info) {
-      skipped.inc({ watcher: info.watcher, reason });
-    },
-    onMissed(info) {
-      missed.inc({ watcher: info.watcher }, info.count);
-    },
-    onLeaseLost(info) {
-      leaseLost.inc({ watcher: info.watcher });
-    },
-  };
-  return {
-    registry,
-    hooks,
-    setPaused(names) {
-      for (const w of watchers) paused.set({ watcher: w }, names.has(w) ? 1 : 0);
-    },
-    render: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
-  };
+  return { runs, duration, skipped, missed, leaseLost, paused, slots, rows };
 }

@@ -1,27 +1,16 @@
 /**
- * `iam-watcher status`: the cluster's view of each enabled watcher, read from the coordination
- * backend (Redis): the last run wherever it ran, who runs it now, and the next slot. Reads only;
- * needs Redis, not MySQL.
+ * The cluster's view of each enabled watcher, read from a coordinator: the last run wherever it
+ * ran, who runs it now, the next slot, and (when the caller has them) pauses, failure streaks and
+ * status watchers' row counters. `iam-watcher status` (status-command.ts) prints it; the status
+ * page (status-page/model.ts) shows it.
  */
-import { pino } from 'pino';
 import { enabledEntries, type Config } from './config.js';
 import type { AnyPlugin } from './watcher/registry.js';
-import type { Coordinator, LastRunRecord, RedisLike } from './lock/index.js';
-import { createRedisCoordinator, createRedisRowClaims } from './lock/index.js';
+import type { Coordinator, LastRunRecord } from './lock/index.js';
 import { isStatusWatcher } from './watcher/status-watcher.js';
-import { createLockRedis, createRedis, waitRedis } from '../pkg/redis/redis.js';
 import { parseSchedule, type Schedule } from './scheduler/spec.js';
 import { scheduleMode } from './list.js';
-import { Secrets } from '../pkg/censor/censor.js';
-import { UsageError, StartupError } from './errors.js';
-import { secretValues } from './options/index.js';
-import {
-  failureStreak,
-  readHistory,
-  readPaused,
-  type HistoryEntry,
-  type PauseRecord,
-} from './lock/redis/control.js';
+import { failureStreak, type HistoryEntry, type PauseRecord } from './lock/redis/control.js';
 
 /** One watcher as `status --json` prints it. */
 export interface WatcherStatus {
@@ -161,163 +150,4 @@ export async function readStatus(
 
 function pausedView(r: PauseRecord | undefined): WatcherStatus['paused'] {
   return r === undefined ? null : { note: r.note, since: iso(r.atMs), host: r.host, instance: r.instance };
-}
-
-/** Reads the paused watchers and each watcher's history (for its failure streak). */
-async function readControls(
-  redis: RedisLike,
-  config: Config,
-  watchers: readonly AnyPlugin[],
-): Promise<StatusControls> {
-  const prefix = config.lock.keyPrefix;
-  // Status watchers have no run history (their rows are counted by rowStats).
-  const names = enabledEntries(config, watchers)
-    .filter((e) => !isStatusWatcher(e.watcher))
-    .map((e) => e.watcher.name);
-  const [paused, histories] = await Promise.all([
-    readPaused(redis, prefix),
-    Promise.all(
-      names.map((n) => readHistory(redis, prefix, n, config.history.size, config.history.maxAgeMs)),
-    ),
-  ]);
-  return { paused, histories: new Map(names.map((n, i) => [n, histories[i] ?? []])) };
-}
-
-function counts(c: LastRunRecord['counts']): string {
-  const parts = Object.entries(c).map(([k, v]) => `${k}=${String(v)}`);
-  return parts.length === 0 ? '-' : parts.join(',');
-}
-
-function scheduledCells(w: WatcherStatus): string[] {
-  return [
-    w.watcher,
-    w.lastRun?.slot ?? 'never',
-    w.lastRun?.instance ?? '-',
-    w.lastRun ? `${w.lastRun.result}${w.lastRun.manual ? ' (manual)' : ''}` : '-',
-    w.lastRun ? `${w.lastRun.durationMs}ms` : '-',
-    w.lastRun ? counts(w.lastRun.counts) : '-',
-    w.running ? `${w.running.instance} since ${w.running.since}` : '-',
-    w.nextSlot ?? 'none',
-    String(w.failureStreak),
-    w.paused ? `since ${w.paused.since}` : '-',
-  ];
-}
-
-/** A status watcher in the same columns: its latest sample and its cluster-wide row counts. */
-function statusCells(w: WatcherStatus): string[] {
-  const r = w.rows ?? {};
-  const n = (k: string): string => r[k] ?? '0';
-  const age = r.oldestAgeS ? `, oldest ${r.oldestAgeS}s` : '';
-  return [
-    w.watcher,
-    r.sampledAt ?? 'never',
-    '-',
-    'status',
-    '-',
-    `claimed=${n('claimed')},done=${n('done')},retried=${n('retried')},failed=${n('failed')}`,
-    `${r.waiting ?? '?'} waiting${age}`,
-    'polling',
-    '-',
-    w.paused ? `since ${w.paused.since}` : '-',
-  ];
-}
-
-/** Renders the status as an aligned text table. */
-export function formatStatus(s: ClusterStatus): string {
-  const head = [
-    'WATCHER',
-    'LAST SLOT',
-    'INSTANCE',
-    'RESULT',
-    'DURATION',
-    'COUNTS',
-    'RUNNING NOW',
-    'NEXT SLOT',
-    'FAILURE STREAK',
-    'PAUSED',
-  ];
-  const body = s.watchers.map((w) => (w.rows === undefined ? scheduledCells(w) : statusCells(w)));
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (r: readonly string[]) =>
-    r
-      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  const errors = s.watchers.flatMap((w) => [
-    ...(w.paused
-      ? [
-          `${w.watcher}: paused by ${w.paused.host}/${w.paused.instance}${w.paused.note ? `: ${w.paused.note}` : ''}`,
-        ]
-      : []),
-    ...(w.lastRun?.error ? [`${w.watcher}: last run ${w.lastRun.result}: ${w.lastRun.error}`] : []),
-  ]);
-  if (s.watchers.length === 0) return 'no watcher is enabled\n';
-  return `${[line(head), ...body.map(line), ...errors].join('\n')}\n`;
-}
-
-/**
- * The status as `status` prints it (JSON or the table), with every secret of `secrets` as `***`: a
- * last run's error text comes from the watcher, not from the schema, and may quote one.
- */
-export function renderStatus(s: ClusterStatus, json: boolean, secrets: Secrets): string {
-  return secrets.censor(json ? `${JSON.stringify(s, null, 2)}\n` : formatStatus(s));
-}
-
-/**
- * `iam-watcher status`: connects to Redis only (bounded by `redis.timeout`), reads, disconnects.
- * @returns the text to print. @throws StartupError (exit 1) when Redis does not answer;
- * UsageError (exit 2) when `lock.backend` is local (the state lives inside the daemon then).
- */
-export async function clusterStatus(
-  config: Config,
-  watchers: readonly AnyPlugin[],
-  json: boolean,
-): Promise<string> {
-  if (config.lock.backend !== 'redis') {
-    throw new UsageError(
-      'status reads the cluster state from Redis; lock.backend is local, so there is none',
-    );
-  }
-  const silent = pino({ level: 'silent' });
-  const redis = createRedis(config.redis, silent);
-  // Leases (who runs now) live on the lock servers when lock.redis-addrs names them.
-  const lockRedis = createLockRedis(config.lock.redisAddrs, config.redis, silent);
-  try {
-    await Promise.all(
-      lockRedis.map((h) => waitRedis(h, config.redis.timeoutMs, silent).catch(() => undefined)),
-    );
-    try {
-      await waitRedis(redis, config.redis.timeoutMs, silent);
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new StartupError(`cannot read the cluster status: ${reason}`, { cause: err });
-    }
-    const coordinator = createRedisCoordinator({
-      redis: redis.client,
-      lockRedis: lockRedis.map((h) => h.client),
-      keyPrefix: config.lock.keyPrefix,
-      leaseMs: config.lock.leaseMs,
-      instanceId: config.instanceId,
-    });
-    let status: ClusterStatus;
-    try {
-      const rowStats: RowStatsReader = (w) =>
-        createRedisRowClaims({
-          redis: redis.client,
-          keyPrefix: config.lock.keyPrefix,
-          watcher: w,
-          instanceId: config.instanceId,
-        }).stats();
-      const controls = await readControls(redis.client, config, watchers);
-      status = await readStatus(coordinator, config, watchers, Date.now(), { controls, rowStats });
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new StartupError(`cannot read the cluster status from ${redis.target}: ${reason}`, {
-        cause: err,
-      });
-    }
-    return renderStatus(status, json, new Secrets(secretValues(config, watchers)));
-  } finally {
-    await Promise.all([redis.close(), ...lockRedis.map((h) => h.close())]);
-  }
 }

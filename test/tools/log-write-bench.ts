@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { Secrets } from '../../internal/pkg/censor/censor.js';
-import { createLogger, scrubSecrets } from '../../internal/pkg/log/log.js';
+import { createLogger } from '../../internal/pkg/log/log.js';
+import { scrubSecrets } from '../../internal/pkg/log/scrub.js';
 import { TurnQueue } from '../../internal/pkg/turn/turn-queue.js';
 
 const LINES = Number(process.env.LOG_BENCH_LINES ?? 100_000);

@@ -16,9 +16,9 @@ import {
   flushLogs,
   LogOutputError,
   pinoLevel,
-  scrubSecrets,
   type LogOptions,
 } from '../../internal/pkg/log/log.js';
+import { scrubSecrets } from '../../internal/pkg/log/scrub.js';
 import { Secrets } from '../../internal/pkg/censor/censor.js';
 
 const SECRET = 's3cr3t-value';

@@ -15,7 +15,8 @@ import { defaultRegistry, register, type Watcher } from '../../internal/watcher/
 import { stringField } from '../../internal/watcher/options/fields.js';
 import { secretValues } from '../../internal/watcher/options/index.js';
 import { createLocalCoordinator } from '../../internal/watcher/lock/index.js';
-import { readStatus, renderStatus } from '../../internal/watcher/status.js';
+import { readStatus } from '../../internal/watcher/status.js';
+import { renderStatus } from '../../internal/watcher/status-format.js';
 import { createDaemonLogger } from '../../internal/watcher/logging.js';
 import { runApp } from '../../internal/watcher/app.js';
 import { Secrets } from '../../internal/pkg/censor/censor.js';

@@ -9,7 +9,8 @@ import { loadFromFlags } from '../helpers/load-config.js';
 import { defaultRegistry } from '../../internal/watcher/watcher/registry.js';
 import { diffConfig } from '../../internal/watcher/options/index.js';
 import { createLocalCoordinator } from '../../internal/watcher/lock/index.js';
-import { formatStatus, readStatus } from '../../internal/watcher/status.js';
+import { readStatus } from '../../internal/watcher/status.js';
+import { formatStatus } from '../../internal/watcher/status-format.js';
 
 const watchers = defaultRegistry.list();
 const load = (flags: Record<string, string>) => loadFromFlags(watchers, flags);

@@ -1,16 +1,17 @@
 /**
  * Logging: pino, JSON lines by default, `console` for people (pino-pretty). Secrets are censored at
- * the root logger, so no child or call site can leak them: properties named as secrets, and the
- * secret texts themselves wherever they appear in a line. Writes are synchronous and happen at the
- * end of the event-loop turn that logged them, all lines of the turn in one write (a thousand runs
- * ending together: one write, not a thousand; `test/tools/log-write-bench.ts` measures it); whatever
- * a turn leaves is written when the process exits, so nothing is lost when it exits right after
- * logging, and {@link flushLogs} writes it at once.
+ * the root logger, so no child or call site can leak them: properties named as secrets (scrub.ts),
+ * and the secret texts themselves wherever they appear in a line. Writes are synchronous and happen
+ * at the end of the event-loop turn that logged them, all lines of the turn in one write (a
+ * thousand runs ending together: one write, not a thousand; `test/tools/log-write-bench.ts`
+ * measures it); whatever a turn leaves is written when the process exits, so nothing is lost when
+ * it exits right after logging, and {@link flushLogs} writes it at once.
  */
 import pino, { type DestinationStream, type Logger, type StreamEntry } from 'pino';
 import { createRequire } from 'node:module';
-import { CENSOR, type Secrets } from '../censor/censor.js';
+import type { Secrets } from '../censor/censor.js';
 import { TurnQueue } from '../turn/turn-queue.js';
+import { PASSWORD_ONLY, scrubbing, scrubChildBindings } from './scrub.js';
 
 export type { Logger } from 'pino';
 export { CENSOR } from '../censor/censor.js';
@@ -33,7 +34,7 @@ export interface LogOptions {
   readonly disableStacktrace?: boolean;
   /**
    * Names of properties that hold secrets (`api-token`, `apiToken`), censored wherever they appear
-   * down to {@link SCRUB_DEPTH} levels into a line. `password` is always one.
+   * down to `SCRUB_DEPTH` (scrub.ts) levels into a line. `password` is always one.
    */
   readonly secretKeys?: readonly string[];
   /**
@@ -43,74 +44,6 @@ export interface LogOptions {
   readonly secrets?: Secrets;
   /** Fields on every line (e.g. `instance`). */
   readonly base?: Record<string, unknown>;
-}
-
-/** The property censored when no others are named. */
-const PASSWORD_ONLY: ReadonlySet<string> = new Set(['password']);
-/** Deep enough for a whole config logged as one property: `config.watchers.<name>.options.<key>`. */
-const SCRUB_DEPTH = 4;
-
-/**
- * A copy of `value` with every property named in `keys` down to `depth` levels censored, or `value`
- * itself (not copied) when it has none: the common case costs a scan of the keys and no garbage.
- * Arrays are walked like objects. Errors are copied as plain objects of their own enumerable
- * properties plus name and message when a secret has to be censored inside them.
- */
-export function scrubSecrets<T>(
-  value: T,
-  keys: ReadonlySet<string> = PASSWORD_ONLY,
-  depth: number = SCRUB_DEPTH,
-): T {
-  if (typeof value !== 'object' || value === null) return value;
-  let copy: Record<string, unknown> | unknown[] | undefined;
-  const source = value as Record<string, unknown>;
-  // for-in with an own-property check: no array of keys per line.
-  for (const key in source) {
-    if (!Object.prototype.hasOwnProperty.call(source, key)) continue;
-    const v = source[key];
-    let next: unknown = v;
-    if (keys.has(key) && v !== undefined && v !== null && v !== '') next = CENSOR;
-    else if (depth > 0 && typeof v === 'object' && v !== null) next = scrubSecrets(v, keys, depth - 1);
-    if (next === v) continue;
-    copy ??= copyOf(value);
-    (copy as Record<string, unknown>)[key] = next;
-  }
-  return (copy ?? value) as T;
-}
-
-function copyOf(value: object): Record<string, unknown> | unknown[] {
-  if (Array.isArray(value)) return [...(value as unknown[])];
-  const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-  if (value instanceof Error) {
-    copy['name'] ??= value.name;
-    copy['message'] ??= value.message;
-  }
-  return copy;
-}
-
-/**
- * pino options that censor the secret properties of every line and of the base bindings (see
- * {@link scrubSecrets}), and of errors after pino's error serializer (a driver error may carry its
- * connection options: `err.config.password`); children's bindings are scrubbed by
- * {@link scrubChildBindings}; secret texts are cut out of the serialized line, once per line. Not
- * pino's `redact` option: its wildcard paths run a path parser and a clone for every property of
- * every line (measured at 7 KB of garbage per line, the largest cost of a run when a thousand
- * watchers share a slot).
- */
-function scrubbing(keys: ReadonlySet<string>, secrets: Secrets | undefined, withStack: boolean) {
-  const errSerializer = (err: unknown) => {
-    const out = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown> | undefined;
-    if (!withStack && out !== undefined && typeof out === 'object') delete out['stack'];
-    return scrubSecrets(out, keys);
-  };
-  return {
-    formatters: {
-      log: (obj: Record<string, unknown>) => scrubSecrets(obj, keys),
-      bindings: (bindings: Record<string, unknown>) => scrubSecrets(bindings, keys),
-    },
-    serializers: { err: errSerializer },
-    hooks: secrets === undefined ? {} : { streamWrite: (line: string) => secrets.censorJson(line) },
-  };
 }
 
 /** A log file: appended to, created mode 0640 (as zap's files, less the world bits) when missing. */
@@ -213,18 +146,6 @@ function stream(path: string, opts: LogOptions, onError: ErrorSink): Destination
 /** pino has no dpanic or panic: zap's levels above error that are not fatal write what fatal does. */
 export function pinoLevel(level: string): string {
   return level === 'dpanic' || level === 'panic' ? 'fatal' : level;
-}
-
-/**
- * pino applies the bindings formatter to the root's base only; a child's bindings are scrubbed by
- * wrapping `child` on the root (children inherit it through their prototype).
- */
-function scrubChildBindings(root: Logger, keys: ReadonlySet<string>): Logger {
-  const original = Object.getPrototypeOf(root) as { child: Logger['child'] };
-  root.child = function scrubbedChild(this: Logger, bindings, options) {
-    return original.child.call(this, scrubSecrets(bindings, keys), options);
-  } as Logger['child'];
-  return root;
 }
 
 /** pino's ISO `time`, formatted once per millisecond (runs ending together log in the same one). */

@@ -91,6 +91,15 @@ export function statusWatcherKeys(name: string, enabledByDefault: boolean): Stat
         docZh: '行认领的租约时长；处理期间每过三分之一就续期一次，持有者崩溃后其他副本在租约到期后重新认领。',
       }),
     ],
+    ...rowAttemptKeys(name),
+  ];
+}
+
+/** `watcher.<name>.{max-attempts, backoff, backoff-max, timeout}`: the tries of one row. */
+function rowAttemptKeys(name: string): StatusEntry[] {
+  const k = (leaf: string): string => `watcher.${name}.${leaf}`;
+  const s = (leaf: string): readonly string[] => ['watchers', name, 'status', leaf];
+  return [
     [
       k('max-attempts'),
       s('maxAttempts'),

@@ -112,6 +112,15 @@ export function commonWatcherKeys(w: WatcherSpec): Entry[] {
         check: checkTimeZone,
       }),
     ],
+    ...watcherRunKeys(w),
+  ];
+}
+
+/** `watcher.<name>.{dry-run, batch-size, timeout, retry.*}`: how a scheduled watcher's runs go. */
+function watcherRunKeys(w: WatcherSpec): Entry[] {
+  const k = (name: string): string => `watcher.${w.name}.${name}`;
+  const p = (name: string): readonly string[] => ['watchers', w.name, name];
+  return [
     [
       k('dry-run'),
       p('dryRun'),

@@ -1,23 +1,22 @@
 /**
- * One run under a held lease: build the run context, call the watcher, catch whatever it throws,
- * release the lease, store the last-run record and log the one `run.finished` line (DESIGN §7).
+ * One run under a held lease: build the run context (run-context.ts), call the watcher, catch
+ * whatever it throws, release the lease, store the last-run record and log the one `run.finished`
+ * line (DESIGN §7).
  *
  * Runs that end in the same event-loop turn finish together: their releases and records go to the
  * coordinator as one batch (one command on a single Redis server), after which each is counted.
  */
-import type { Logger } from 'pino';
-import type { Pool } from 'mysql2/promise';
 import type { WatcherConfig } from '../config.js';
 import type { LastRunRecord, Lease } from '../lock/coordinator.js';
 import { iso } from '../../pkg/clock/iso.js';
-import { LazyAbort } from '../../pkg/abort/lazy-abort.js';
 import type { TimerHandle } from '../../pkg/clock/clock.js';
 import { runCounts } from '../watcher/registry.js';
-import type { AnyWatcher, RunContext, RunCounts, RunSettings } from '../watcher/registry.js';
+import type { AnyWatcher, RunCounts } from '../watcher/registry.js';
 import type { InFlight, SchedulerContext } from './context.js';
 import { TurnBatch } from './turn-batch.js';
 import { WatcherError } from '../errors.js';
 import type { RunFinishedInfo, RunResult } from './types.js';
+import { settingsOf, WatcherContext } from './run-context.js';
 
 /** What a finished run reports back to its caller. */
 export interface ExecutedRun {
@@ -90,48 +89,11 @@ export function startRun(
   );
 }
 
-/** What the watcher gets. */
-class Context implements RunContext<object> {
-  readonly #abort = new LazyAbort();
-  /** @internal Rows counted by the watcher, by action. */
-  readonly counted: Record<string, number> = {};
-
-  constructor(
-    readonly watcher: string,
-    readonly slot: Date,
-    readonly instanceId: string,
-    readonly logger: Logger,
-    readonly options: Readonly<object>,
-    readonly settings: RunSettings,
-    readonly db: Pool,
-    readonly dbConnectionLimit: number,
-  ) {}
-
-  count(action: string, n: number): void {
-    this.counted[action] = (this.counted[action] ?? 0) + n;
-  }
-
-  /** Made when the watcher first asks for it (see {@link LazyAbort}). */
-  get signal(): AbortSignal {
-    return this.#abort.signal;
-  }
-
-  /** @internal Read without making the signal. */
-  get aborted(): boolean {
-    return this.#abort.aborted;
-  }
-
-  /** @internal Fires the signal (once). */
-  abort(reason: unknown): void {
-    this.#abort.abort(reason);
-  }
-}
-
 /** The scheduler's side of a run: its lease, its outcome, its place in the in-flight table. */
 class Run implements InFlight {
   readonly watcher: string;
   lease: Lease;
-  readonly context: Context;
+  readonly context: WatcherContext;
   startedMs = 0;
   endedMs = 0;
   result: RunResult = 'ok';
@@ -150,7 +112,7 @@ class Run implements InFlight {
     this.lease = params.lease;
     // The watcher's own lines (its audit trail) carry `watcher` and `instance`; the run's events
     // name them explicitly on the root logger, so no key appears twice in a line.
-    this.context = new Context(
+    this.context = new WatcherContext(
       name,
       new Date(params.slotMs),
       ctx.instanceId,
@@ -305,18 +267,5 @@ function finishRuns(ctx: SchedulerContext, runs: readonly Run[]): void {
 }
 
 const finishing = new TurnBatch<Run>(finishRuns);
-
-/** Settings per config (and dry-run override): shared by the runs of one config, never mutated. */
-const settingsCache = new WeakMap<WatcherConfig, RunSettings>();
-
-function settingsOf(config: WatcherConfig, dryRun: boolean | undefined): RunSettings {
-  if (dryRun !== undefined && dryRun !== config.dryRun) return { dryRun, batchSize: config.batchSize };
-  let s = settingsCache.get(config);
-  if (s === undefined) {
-    s = Object.freeze({ dryRun: config.dryRun, batchSize: config.batchSize });
-    settingsCache.set(config, s);
-  }
-  return s;
-}
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

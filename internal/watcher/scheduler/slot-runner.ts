@@ -2,16 +2,20 @@
  * One slot, start to end: claim it cluster-wide, apply the overlap policy through the "running"
  * lease, run it under that lease, and (fixed-delay) move the chain to the run's end.
  */
-import type { WatcherConfig } from '../config.js';
-import type { ClaimLeaseResult, ClaimRequest, Lease, LeaseScope } from '../lock/coordinator.js';
-import type { AnyWatcher } from '../watcher/registry.js';
+import type { ClaimLeaseResult, Lease, LeaseScope } from '../lock/coordinator.js';
 import type { SchedulerContext } from './context.js';
 import { waitUntil } from './context.js';
-import { startRun } from './execute-run.js';
-import { executeAttempts, retries } from './attempts.js';
+import { executeAttempts } from './attempts.js';
 import type { ExecutedRun } from './execute-run.js';
 import { gapAfter, type Schedule } from './spec.js';
-import { TurnBatch } from './turn-batch.js';
+import {
+  claiming,
+  giveBack,
+  skippedAsPaused,
+  type ClaimRunner,
+  type SlotClaim,
+  type SlotEntry,
+} from './slot-claims.js';
 
 /** How long a claim key lives, in units of max(lease, gap between slots). */
 const CLAIM_RETAIN_FACTOR = 3;
@@ -36,18 +40,12 @@ export type SlotOutcome =
   | { readonly kind: 'skipped' };
 
 /** The watcher, config and schedule as they are now (a reload may change them between slots). */
-export type CurrentEntry = () => { watcher: AnyWatcher; config: WatcherConfig; schedule: Schedule };
-
-/** One slot of one watcher on its way: what was asked of the coordinator, and for whom. */
-interface SlotClaim extends ClaimRequest {
-  readonly runner: SlotRunner;
-  readonly entry: ReturnType<CurrentEntry>;
-}
+export type CurrentEntry = () => SlotEntry;
 
 const RUNNING: LeaseScope = { kind: 'running' };
 
 /** Runs slots of one watcher. */
-export class SlotRunner {
+export class SlotRunner implements ClaimRunner {
   /** A slot of this instance waits for the running one (overlap delay). */
   #waiting = false;
 
@@ -58,8 +56,8 @@ export class SlotRunner {
 
   /**
    * A cron or fixed-rate slot, claimed now (ahead of its time) and run at `slotMs`. The claims of
-   * all watchers queued in one turn go to the coordinator together (see {@link claimSlots}); a slot
-   * that is not simply claimed and leased goes on as {@link runSlot} would.
+   * all watchers queued in one turn go to the coordinator together (see `claimSlots` in
+   * slot-claims.ts); a slot that is not simply claimed and leased goes on as {@link runSlot} would.
    */
   queueSlot(slotMs: number): void {
     if (this.ctx.stopping || skippedAsPaused(this.ctx, this.current().watcher.name, slotMs)) return;
@@ -224,80 +222,3 @@ export class SlotRunner {
     return Math.max(MIN_CLAIM_RETAIN_MS, base * CLAIM_RETAIN_FACTOR);
   }
 }
-
-/** Claimed but not started (the instance stops): give the slot back, so an instance that stays can take it. */
-function giveBack(
-  ctx: SchedulerContext,
-  name: string,
-  slotMs: number,
-  lease: Lease,
-  token: string,
-): Promise<unknown> {
-  return Promise.all([lease.release(), ctx.coordinator.unclaimSlot(name, slotMs, token)]);
-}
-
-/** A slot claimed and leased in a batch, to start at its time. */
-interface Ready {
-  readonly claim: SlotClaim;
-  readonly lease: Lease;
-  readonly token: string;
-}
-
-/**
- * The cron and fixed-rate slots queued during one event-loop turn (timers of watchers due at the
- * same instant fire in the same turn), claimed together in the next turn; those claimed and leased
- * start together at their slot time. The others (taken ahead of time elsewhere, overlap, backend
- * trouble) go on one by one through {@link SlotRunner.afterClaim}.
- */
-async function claimSlots(ctx: SchedulerContext, claims: readonly SlotClaim[]): Promise<void> {
-  const results = await ctx.coordinator.claimAndLease(claims);
-  const ready: Ready[] = [];
-  claims.forEach((c, i) => {
-    const r = results[i] ?? { claim: 'unavailable' };
-    if (r.claim === 'claimed' && r.lease.outcome === 'acquired')
-      ready.push({ claim: c, lease: r.lease.lease, token: r.token });
-    else ctx.track(c.watcher, c.runner.afterClaim(c, r, { startAtMs: c.slotMs }));
-  });
-  // Slots of one batch are nearly always one instant; start each instant's runs together.
-  const instants = [...new Set(ready.map((r) => r.claim.slotMs))].sort((a, b) => a - b);
-  for (const slotMs of instants)
-    await startAt(
-      ctx,
-      slotMs,
-      ready.filter((r) => r.claim.slotMs === slotMs),
-    );
-}
-
-/** Starts the runs of claimed slots at their time, or gives the slots back when shutdown came first. */
-async function startAt(ctx: SchedulerContext, slotMs: number, ready: readonly Ready[]): Promise<void> {
-  await waitUntil(ctx, slotMs);
-  if (ctx.stopping) {
-    await Promise.all(ready.map((r) => giveBack(ctx, r.claim.watcher, slotMs, r.lease, r.token)));
-    return;
-  }
-  const pausedMeanwhile: Promise<unknown>[] = [];
-  for (const { claim, lease, token } of ready) {
-    const { watcher, config, schedule } = claim.entry;
-    if (skippedAsPaused(ctx, watcher.name, slotMs)) {
-      pausedMeanwhile.push(giveBack(ctx, watcher.name, slotMs, lease, token));
-      continue;
-    }
-    const p = { watcher, config, slotMs, lease, manual: false };
-    if (retries(p)) ctx.track(watcher.name, executeAttempts(ctx, p, claim.scope, schedule));
-    else startRun(ctx, p);
-  }
-  await Promise.all(pausedMeanwhile);
-}
-
-/** A paused watcher's slot is skipped (reason `paused`) and not claimed: true when so. */
-function skippedAsPaused(ctx: SchedulerContext, name: string, slotMs: number): boolean {
-  if (!ctx.paused.has(name)) return false;
-  ctx.skipped(name, slotMs, 'paused');
-  return true;
-}
-
-// One in-flight entry for a whole batch until its runs have started (or were given back): shutdown
-// waits for it, and each run then counts on its own.
-const claiming = new TurnBatch<SlotClaim>((ctx, claims) =>
-  ctx.track('(slot claims)', claimSlots(ctx, claims)),
-);
