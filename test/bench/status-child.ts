@@ -59,17 +59,25 @@ if (mode === 'latency') {
   await worker.stop(5000);
   console.log(JSON.stringify({ delays }));
 } else {
+  // RSS every 50 ms from the warm point: the growth over the second half of the drain says whether
+  // memory grows with the rows handled (it should not) or only while the process warms up.
+  const rssTrail: Array<[number, number]> = [];
   const sampler = setInterval(() => {
     if (rssWarm === undefined && worker.totals.done >= 2000) {
       rssWarm = process.memoryUsage().rss;
       heapWarm = liveHeap();
       heapTotalWarm = process.memoryUsage().heapTotal;
     }
+    if (rssWarm !== undefined) rssTrail.push([performance.now(), process.memoryUsage().rss]);
   }, 50);
   const totals = await worker.drain();
   const seconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
-  const rssGrowthMB = rssWarm === undefined ? null : (process.memoryUsage().rss - rssWarm) / 2 ** 20;
+  const rssEnd = process.memoryUsage().rss;
+  const rssGrowthMB = rssWarm === undefined ? null : (rssEnd - rssWarm) / 2 ** 20;
+  const first = rssTrail[0];
+  const mid = first && rssTrail.find(([t]) => t >= (first[0] + performance.now()) / 2);
+  const rssSecondHalfMB = mid === undefined ? null : (rssEnd - mid[1]) / 2 ** 20;
   const heapEnd = liveHeap();
   const heapGrowthMB =
     heapWarm === undefined || heapEnd === undefined ? null : (heapEnd - heapWarm) / 2 ** 20;
@@ -78,7 +86,15 @@ if (mode === 'latency') {
   // How much of the RSS growth is V8's heap reservation (new space grown for the allocation rate).
   const heapTotalGrowthMB = (process.memoryUsage().heapTotal - heapTotalWarm) / 2 ** 20;
   console.log(
-    JSON.stringify({ seconds, done: totals.done, rssGrowthMB, heapGrowthMB, heapTotalGrowthMB, cpuS }),
+    JSON.stringify({
+      seconds,
+      done: totals.done,
+      rssGrowthMB,
+      rssSecondHalfMB,
+      heapGrowthMB,
+      heapTotalGrowthMB,
+      cpuS,
+    }),
   );
 }
 await pool.end();

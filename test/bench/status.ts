@@ -4,7 +4,8 @@
  * - no-op handler, BENCH_STATUS_ROWS rows (default 100,000), 1 and 3 replicas (child processes): rows/s;
  * - 10 ms handler, 3 replicas x concurrency 4 on 12,000 rows: rows/s against the ideal 3 x 4 x 100/s;
  * - pick-up latency: 1 replica running while rows are inserted at 200/s for 5 s: p50, p99;
- * - RSS growth of each replica over its drain.
+ * - RSS growth of each replica over its drain (from its 2,000th row), and over the drain's second half;
+ * - the replicas' CPU seconds (start-up included).
  * Writes test/bench/results/status.json.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -48,14 +49,23 @@ interface Drain {
   seconds: number;
   done: number;
   rssGrowthMB: number | null;
+  rssSecondHalfMB: number | null;
   heapGrowthMB: number | null;
+  cpuS: number;
 }
 
 async function replicas(
   db: string,
   n: number,
   sleepMs: number,
-): Promise<{ rowsPerS: number; done: number; rssGrowthMB: number; heapGrowthMB: number }> {
+): Promise<{
+  rowsPerS: number;
+  done: number;
+  rssGrowthMB: number;
+  rssSecondHalfMB: number;
+  heapGrowthMB: number;
+  cpuS: number;
+}> {
   const prefix = randomPrefix();
   const outs = await Promise.all(
     Array.from({ length: n }, (_, i) =>
@@ -76,7 +86,9 @@ async function replicas(
     rowsPerS: done / seconds,
     done,
     rssGrowthMB: Math.max(...r.map((x) => x.rssGrowthMB ?? 0)),
+    rssSecondHalfMB: Math.max(...r.map((x) => x.rssSecondHalfMB ?? 0)),
     heapGrowthMB: Math.max(...r.map((x) => x.heapGrowthMB ?? 0)),
+    cpuS: r.reduce((s, x) => s + x.cpuS, 0),
   };
 }
 
@@ -143,6 +155,8 @@ export async function runStatusBench(): Promise<unknown> {
       },
       pickUpMs: latency,
       rssGrowthMB: { noop1: one.rssGrowthMB, noop3: three.rssGrowthMB },
+      rssSecondHalfMB: { noop1: one.rssSecondHalfMB, noop3: three.rssSecondHalfMB },
+      replicaCpuS: { noop1: one.cpuS, noop3: three.cpuS },
       liveHeapGrowthMB: { noop1: one.heapGrowthMB, noop3: three.heapGrowthMB },
     };
     console.log(`floor (UPDATE ... LIMIT 100 loop): ${result.floorRowsPerS} rows/s`);
@@ -156,6 +170,12 @@ export async function runStatusBench(): Promise<unknown> {
       `10 ms, 3 x 4     : ${result.handler10ms.rowsPerS} rows/s of ideal ${ideal} (${(result.handler10ms.ofIdeal * 100).toFixed(0)}%)`,
     );
     console.log(`pick-up latency  : p50 ${latency.p50} ms, p99 ${latency.p99} ms (${latency.n} rows)`);
+    console.log(
+      `RSS, second half : ${one.rssSecondHalfMB.toFixed(1)} MB (1 replica), ${three.rssSecondHalfMB.toFixed(1)} MB (worst of 3): growth over the second half of the drain`,
+    );
+    console.log(
+      `replica CPU      : ${one.cpuS.toFixed(1)} s (1 replica), ${three.cpuS.toFixed(1)} s (3 replicas together), start-up included`,
+    );
     console.log(
       `RSS growth       : ${one.rssGrowthMB.toFixed(1)} MB (1 replica), ${three.rssGrowthMB.toFixed(1)} MB (worst of 3); live heap after GC ${one.heapGrowthMB.toFixed(1)} / ${three.heapGrowthMB.toFixed(1)} MB`,
     );
