@@ -5,7 +5,8 @@
  * - 10 ms handler, 3 replicas x concurrency 4 on 12,000 rows: rows/s against the ideal 3 x 4 x 100/s;
  * - pick-up latency: 1 replica running while rows are inserted at 200/s for 5 s: p50, p99;
  * - RSS growth of each replica over its drain (from its 2,000th row), and over the drain's second half;
- * - the replicas' CPU seconds (start-up included).
+ * - the replicas' CPU seconds (start-up included);
+ * - the 1-replica drain again with V8's young generation capped (`--max-semi-space-size=2`).
  * Writes test/bench/results/status.json.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -58,6 +59,7 @@ async function replicas(
   db: string,
   n: number,
   sleepMs: number,
+  nodeFlags: readonly string[] = [],
 ): Promise<{
   rowsPerS: number;
   done: number;
@@ -71,7 +73,7 @@ async function replicas(
     Array.from({ length: n }, (_, i) =>
       exec(
         process.execPath,
-        ['--expose-gc', '--import', 'tsx', CHILD, db, prefix, `r${i}`, String(sleepMs), '4'],
+        [...nodeFlags, '--expose-gc', '--import', 'tsx', CHILD, db, prefix, `r${i}`, String(sleepMs), '4'],
         {
           maxBuffer: 1 << 24,
         },
@@ -134,6 +136,10 @@ export async function runStatusBench(): Promise<unknown> {
     const one = await replicas(db.name, 1, 0);
     await fill(db.pool, ROWS);
     const three = await replicas(db.name, 3, 0);
+    // The same drain with V8's young generation capped at 2 MB semi-spaces: how much of the RSS
+    // growth is the young generation growing to its default maximum (16 MB semi-spaces) under load.
+    await fill(db.pool, ROWS);
+    const capped = await replicas(db.name, 1, 0, ['--max-semi-space-size=2']);
     await fill(db.pool, 12_000);
     const slow = await replicas(db.name, 3, 10);
     const ideal = 3 * 4 * 100;
@@ -156,6 +162,11 @@ export async function runStatusBench(): Promise<unknown> {
       pickUpMs: latency,
       rssGrowthMB: { noop1: one.rssGrowthMB, noop3: three.rssGrowthMB },
       rssSecondHalfMB: { noop1: one.rssSecondHalfMB, noop3: three.rssSecondHalfMB },
+      semiSpace2MB: {
+        rowsPerS: Math.round(capped.rowsPerS),
+        rssGrowthMB: capped.rssGrowthMB,
+        cpuS: capped.cpuS,
+      },
       replicaCpuS: { noop1: one.cpuS, noop3: three.cpuS },
       liveHeapGrowthMB: { noop1: one.heapGrowthMB, noop3: three.heapGrowthMB },
     };
@@ -172,6 +183,9 @@ export async function runStatusBench(): Promise<unknown> {
     console.log(`pick-up latency  : p50 ${latency.p50} ms, p99 ${latency.p99} ms (${latency.n} rows)`);
     console.log(
       `RSS, second half : ${one.rssSecondHalfMB.toFixed(1)} MB (1 replica), ${three.rssSecondHalfMB.toFixed(1)} MB (worst of 3): growth over the second half of the drain`,
+    );
+    console.log(
+      `young gen capped : ${Math.round(capped.rowsPerS)} rows/s, RSS growth ${capped.rssGrowthMB.toFixed(1)} MB, CPU ${capped.cpuS.toFixed(1)} s (1 replica, node --max-semi-space-size=2)`,
     );
     console.log(
       `replica CPU      : ${one.cpuS.toFixed(1)} s (1 replica), ${three.cpuS.toFixed(1)} s (3 replicas together), start-up included`,
