@@ -8,8 +8,7 @@ import { enabledEntries, type Config } from './config.js';
 import type { AnyPlugin } from './watcher/registry.js';
 import { isStatusWatcher } from './watcher/status-watcher.js';
 import { StatusRunner, splitEntries } from './status-runner.js';
-import { createStatusMetrics } from './status-metrics.js';
-import type { StatusHooks } from './kit/status-counts.js';
+import { createStatusMetrics, type StatusMetrics } from './status-metrics.js';
 import { closeAll, type CloseStep } from '../pkg/shutdown/close-all.js';
 import { startHealthServer, type HealthServer, type Readiness } from './health.js';
 import { Scheduler } from './scheduler/scheduler.js';
@@ -41,7 +40,7 @@ export class PreparedServer {
   #conns: Connections | undefined;
   #scheduler: Scheduler | undefined;
   #statusWatchers: StatusRunner | undefined;
-  readonly #statusHooks: StatusHooks;
+  readonly #statusHooks: StatusMetrics;
   #health: HealthServer | undefined;
   /** The heartbeat and the status page. */
   readonly #daemonStatus: DaemonStatus;
@@ -165,6 +164,7 @@ export class PreparedServer {
       logger,
       instanceId: config.instanceId,
       hooks: this.#statusHooks,
+      events: this.#statusHooks,
     });
     this.#statusWatchers.start(status);
     logger.info(

@@ -1,12 +1,20 @@
 /**
  * Metrics of status watchers, in the daemon's registry: rows by outcome, handler durations, and the
- * waiting rows with the age of the oldest, sampled each poll.
+ * waiting rows with the age of the oldest, sampled each poll. A watcher disabled by a reload loses its
+ * gauges (a last sample kept for ever would say rows wait for a watcher that no longer looks); its
+ * counters stay, as counters do.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { StatusHooks } from './kit/status-counts.js';
+import type { StatusHooks, StatusOutcome } from './kit/status-counts.js';
+import type { StatusRunnerEvents } from './status-runner.js';
 
-/** Registers the status metrics for these watchers; returns the hooks that feed them. */
-export function createStatusMetrics(registry: Registry, watchers: readonly string[]): StatusHooks {
+const OUTCOMES: readonly StatusOutcome[] = ['claimed', 'done', 'retried', 'failed'];
+
+/** The hooks that feed the metrics, and the runner's events that start and end a watcher's series. */
+export type StatusMetrics = StatusHooks & Required<StatusRunnerEvents>;
+
+/** Registers the status metrics; `watchers` are those enabled at start-up. */
+export function createStatusMetrics(registry: Registry, watchers: readonly string[]): StatusMetrics {
   const rows = new Counter({
     name: 'iam_watcher_status_rows_total',
     help: 'Rows of status watchers by outcome (claimed, done, retried, failed), on this instance.',
@@ -32,16 +40,27 @@ export function createStatusMetrics(registry: Registry, watchers: readonly strin
     labelNames: ['watcher'] as const,
     registers: [registry],
   });
-  for (const w of watchers) {
-    for (const outcome of ['claimed', 'done', 'retried', 'failed']) rows.inc({ watcher: w, outcome }, 0);
-  }
+  /** Watchers that run here: a sample that ends after its watcher was removed is dropped. */
+  const running = new Set<string>();
+  const started = (watcher: string): void => {
+    running.add(watcher);
+    // Zero from the start, so that increase() sees the first rows.
+    for (const outcome of OUTCOMES) rows.inc({ watcher, outcome }, 0);
+  };
+  for (const w of watchers) started(w);
   return {
+    started,
+    removed: (watcher) => {
+      running.delete(watcher);
+      waiting.remove({ watcher });
+      oldest.remove({ watcher });
+    },
     onRows: (watcher, outcome, n) => rows.inc({ watcher, outcome }, n),
     onHandler: (watcher, seconds, ok) => duration.observe({ watcher, result: ok ? 'ok' : 'failed' }, seconds),
     onSample: (watcher, n, ageS) => {
+      if (!running.has(watcher)) return;
       waiting.set({ watcher }, n);
-      if (ageS !== null) oldest.set({ watcher }, ageS);
-      else oldest.set({ watcher }, 0);
+      oldest.set({ watcher }, ageS ?? 0);
     },
   };
 }

@@ -22,6 +22,22 @@ export interface StatusRunnerDeps {
   readonly logger: Logger;
   readonly instanceId: string;
   readonly hooks?: StatusHooks;
+  /** Told when a watcher starts and when it stops for good (the metrics drop its gauges then). */
+  readonly events?: StatusRunnerEvents;
+}
+
+/** What the runner tells about its watchers. */
+export interface StatusRunnerEvents {
+  /** A worker of `watcher` started: at start-up, or enabled by a reload. */
+  started?(watcher: string): void;
+  /** `watcher` no longer runs here: disabled by a reload (not called at shutdown). */
+  removed?(watcher: string): void;
+}
+
+/** A reload's request: the latest one is applied once the one in progress has finished. */
+interface Wanted {
+  readonly entries: ReadonlyArray<WatcherEntry<AnyStatusWatcher>>;
+  readonly stopTimeoutMs: number;
 }
 
 /** A status watcher's settings from its config. @throws IllegalStateError for a scheduled watcher's. */
@@ -47,10 +63,18 @@ export function statusWorker(deps: StatusRunnerDeps, e: WatcherEntry<AnyStatusWa
   });
 }
 
-/** The status watchers of one daemon. */
+/**
+ * The status watchers of one daemon. Reloads are applied one at a time, in the order they came: a
+ * SIGHUP while an earlier reload still stops a worker waits for it, so that a watcher never has two
+ * workers (and a stopped runner none).
+ */
 export class StatusRunner {
   readonly #workers = new Map<string, { worker: StatusWorker; config: WatcherConfig }>();
   #stopped = false;
+  /** The reload being applied (never rejects); stop() waits for it. */
+  #applying: Promise<void> = Promise.resolve();
+  /** The latest reload not yet applied. */
+  #wanted: Wanted | undefined;
 
   constructor(private readonly deps: StatusRunnerDeps) {}
 
@@ -63,31 +87,71 @@ export class StatusRunner {
     const worker = statusWorker(this.deps, e);
     this.#workers.set(e.watcher.name, { worker, config: e.config });
     worker.start();
+    this.#tell(() => this.deps.events?.started?.(e.watcher.name));
   }
 
-  /** SIGHUP: a watcher whose settings changed is stopped (claims given back) and started again. */
-  async reconfigure(
-    entries: ReadonlyArray<WatcherEntry<AnyStatusWatcher>>,
-    stopTimeoutMs: number,
-  ): Promise<void> {
-    const wanted = new Map(entries.map((e) => [e.watcher.name, e]));
-    for (const [name, w] of [...this.#workers]) {
-      const e = wanted.get(name);
-      if (e !== undefined && JSON.stringify(e.config) === JSON.stringify(w.config)) {
-        wanted.delete(name);
-        continue;
-      }
-      this.#workers.delete(name);
-      await w.worker.stop(stopTimeoutMs);
+  #tell(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.deps.logger.warn({ event: 'status.hook-failed', err }, 'a status hook threw');
     }
-    if (!this.#stopped) for (const e of wanted.values()) this.#add(e);
   }
 
-  /** Stops every worker at once (see {@link StatusWorker.stop}). @returns handlers abandoned. */
+  /**
+   * SIGHUP: a watcher whose settings changed is stopped (claims given back) and started again; one
+   * no longer enabled is stopped. Resolves once applied (with the reloads queued before it). Reloads
+   * that come while one is applied are coalesced: the latest wins.
+   */
+  reconfigure(entries: ReadonlyArray<WatcherEntry<AnyStatusWatcher>>, stopTimeoutMs: number): Promise<void> {
+    this.#wanted = { entries, stopTimeoutMs };
+    const applied = this.#applying.then(() => this.#applyWanted());
+    this.#applying = applied.catch(() => undefined);
+    return applied;
+  }
+
+  async #applyWanted(): Promise<void> {
+    const wanted = this.#wanted;
+    this.#wanted = undefined;
+    if (wanted === undefined || this.#stopped) return; // an earlier call applied it, or stop() came
+    const next = new Map(wanted.entries.map((e) => [e.watcher.name, e]));
+    const gone: Array<[string, StatusWorker]> = [];
+    for (const [name, w] of this.#workers) {
+      const e = next.get(name);
+      if (e !== undefined && JSON.stringify(e.config) === JSON.stringify(w.config)) next.delete(name);
+      else gone.push([name, w.worker]);
+    }
+    for (const [name] of gone) this.#workers.delete(name);
+    await Promise.all(gone.map(([, worker]) => worker.stop(wanted.stopTimeoutMs)));
+    const restarted = gone.filter(([name]) => next.has(name)).map(([name]) => name);
+    const stopped = gone.filter(([name]) => !next.has(name)).map(([name]) => name);
+    for (const name of stopped) this.#tell(() => this.deps.events?.removed?.(name));
+    if (this.#stopped) return;
+    for (const e of next.values()) this.#add(e);
+    this.deps.logger.info(
+      {
+        event: 'status.reconfigured',
+        started: [...next.keys()].filter((n) => !restarted.includes(n)),
+        restarted,
+        stopped,
+        watchers: [...this.#workers.keys()],
+      },
+      'status watchers reloaded',
+    );
+  }
+
+  /**
+   * Stops every worker at once (see {@link StatusWorker.stop}), and waits for a reload in progress.
+   * @returns handlers abandoned.
+   */
   async stop(timeoutMs: number): Promise<{ abandoned: number }> {
     this.#stopped = true;
-    const results = await Promise.all([...this.#workers.values()].map((w) => w.worker.stop(timeoutMs)));
+    const workers = [...this.#workers.values()];
     this.#workers.clear();
+    const [results] = await Promise.all([
+      Promise.all(workers.map((w) => w.worker.stop(timeoutMs))),
+      this.#applying,
+    ]);
     return { abandoned: results.reduce((n, r) => n + r.abandoned, 0) };
   }
 }

@@ -49,6 +49,10 @@ const METRICS = new Set([
   'iam_watcher_rows_affected_total',
   'iam_watcher_paused',
   'iam_watcher_webhook_posts_total',
+  'iam_watcher_status_rows_total',
+  'iam_watcher_status_handler_duration_seconds',
+  'iam_watcher_status_rows_waiting',
+  'iam_watcher_status_oldest_waiting_seconds',
 ]);
 
 /** Temporary directories of this file, removed when it ends. */
@@ -670,6 +674,13 @@ void test('prometheus alerts: well-formed rules on the daemon metrics, covering 
   covers(
     /iam_watcher_runs_total\{[^}]*result=~"failed\|timeout"[\s\S]*unless[\s\S]*result="ok"/,
     'a failure streak',
+  );
+  // Status watchers: rows waiting too long, rows failed for good, rows waiting with no progress.
+  covers(/iam_watcher_status_oldest_waiting_seconds[\s\S]*>\s*\d+/, 'the oldest waiting row');
+  covers(/iam_watcher_status_rows_total\{[^}]*outcome="failed"/, 'rows failed for good');
+  covers(
+    /iam_watcher_status_rows_waiting[\s\S]*>\s*0[\s\S]*unless[\s\S]*outcome=~"done\|failed"/,
+    'rows waiting with no progress',
   );
 
   const promtool = which('promtool');

@@ -8,18 +8,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import type { RowDataPacket } from 'mysql2/promise';
-import {
-  Instance,
-  saveLogs,
-  sleep,
-  startAll,
-  type ClusterConfig,
-  type WatcherKeys,
-} from '../helpers/cluster.js';
-import { createTestDatabase, serverOptions, type TestDatabase } from '../helpers/mysql.js';
+import { Instance, saveLogs, sleep, startAll } from '../helpers/cluster.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 import { deletePrefix, testRedis } from '../helpers/redis.js';
 import { requireBuild } from '../helpers/daemon.js';
-import { count as countIn, createProbeTables, insertRows } from '../helpers/probe-rows.js';
+import { count as countIn, createProbeTables, insertRows, rowsConfig } from '../helpers/probe-rows.js';
 
 const ROWS = Number(process.env.STATUS_E2E_ROWS ?? 20_000);
 
@@ -53,25 +46,6 @@ function suite(): { db: () => TestDatabase; prefix: string; live: Instance[] } {
     r.disconnect();
   });
   return { db: () => db!, prefix, live };
-}
-
-/** A config of one replica running only probe-rows on `db`. */
-export function rowsConfig(name: string, prefix: string, db: string, keys: WatcherKeys): ClusterConfig {
-  const s = serverOptions();
-  return {
-    instanceId: name,
-    keyPrefix: prefix,
-    logLevel: 'info',
-    shutdownTimeout: '5s',
-    mysql: {
-      host: s.host ?? '127.0.0.1',
-      port: s.port ?? 3306,
-      user: s.user ?? 'root',
-      password: s.password ?? '',
-      database: db,
-    },
-    watchers: { 'probe-rows': keys },
-  };
 }
 
 void describe('status watchers, 3 replicas', { timeout: 240_000 }, () => {

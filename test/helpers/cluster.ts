@@ -121,8 +121,14 @@ export async function writeClusterConfig(
   config: ClusterConfig | ProbeConfig,
   dirPrefix = 'iamw-cluster-',
 ): Promise<{ file: string; healthPort: number }> {
-  const c = 'watchers' in config ? config : probeConfig(config);
   const healthPort = await freePort();
+  const file = writeConfig(tempDir(dirPrefix), clusterConfigYaml(config, healthPort));
+  return { file, healthPort };
+}
+
+/** The YAML of an instance's config file (for a test that rewrites it before a SIGHUP). */
+export function clusterConfigYaml(config: ClusterConfig | ProbeConfig, healthPort: number): string {
+  const c = 'watchers' in config ? config : probeConfig(config);
   const shared = serverOptions();
   const my = c.mysql ?? {
     host: shared.host ?? '127.0.0.1',
@@ -150,9 +156,7 @@ export async function writeClusterConfig(
     c.mysqlMaxConnectionLifeTime === undefined
       ? ''
       : `  max-connection-life-time: ${c.mysqlMaxConnectionLifeTime}\n`;
-  const file = writeConfig(
-    tempDir(dirPrefix),
-    `health-check-address: 127.0.0.1:${healthPort}
+  return `health-check-address: 127.0.0.1:${healthPort}
 startup-timeout: 20s
 shutdown-timeout: ${c.shutdownTimeout ?? '30s'}
 instance-id: ${c.instanceId}
@@ -172,9 +176,7 @@ ${lifeTime}redis:
 log:
   level: ${c.logLevel ?? 'debug'}
 watcher:
-${watcherYaml}`,
-  );
-  return { file, healthPort };
+${watcherYaml}`;
 }
 
 /** Writes the config of a probe-only instance. */

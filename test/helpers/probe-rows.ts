@@ -1,9 +1,12 @@
 /**
  * The tables of the probe fixture's `probe-rows` status watcher, and what the tests read from them:
  * `probe_rows` (the business table), `probe_calls` (one row per handler call, written by the
- * handler) and `probe_transitions` (one row per status change, written by a trigger).
+ * handler) and `probe_transitions` (one row per status change, written by a trigger); and the config
+ * of a replica that runs only `probe-rows`.
  */
 import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { ClusterConfig, WatcherKeys } from './cluster.js';
+import { serverOptions } from './mysql.js';
 
 /** Creates the three tables and the trigger. */
 export async function createProbeTables(pool: Pool): Promise<void> {
@@ -64,5 +67,24 @@ export async function rowsReport(pool: Pool): Promise<RowsReport> {
     ),
     calledTwice: Number(multi[0]?.rowsN ?? 0),
     mostCalls: Number(multi[0]?.most ?? 0),
+  };
+}
+
+/** A config of one replica running only probe-rows on `db`. */
+export function rowsConfig(name: string, prefix: string, db: string, keys: WatcherKeys): ClusterConfig {
+  const s = serverOptions();
+  return {
+    instanceId: name,
+    keyPrefix: prefix,
+    logLevel: 'info',
+    shutdownTimeout: '5s',
+    mysql: {
+      host: s.host ?? '127.0.0.1',
+      port: s.port ?? 3306,
+      user: s.user ?? 'root',
+      password: s.password ?? '',
+      database: db,
+    },
+    watchers: { 'probe-rows': keys },
   };
 }
