@@ -19,6 +19,23 @@ local function touch(idx) redis.call('PEXPIRE', idx, 604800000) end
 `;
 
 /**
+ * `keep(k, token, ms)`: the claim `k` is the holder's for `ms` from now: its own claim is extended,
+ * an expired (or forgotten) one that nobody took is taken again. False when another holder has it.
+ */
+const KEEP = `
+local function keep(k, token, ms)
+  local v = redis.call('GET', k)
+  if v == token then
+    redis.call('PEXPIRE', k, ms)
+    return true
+  end
+  if v then return false end
+  redis.call('SET', k, token, 'PX', ms)
+  return true
+end
+`;
+
+/**
  * `many(cmd, key, list)`: one command for a whole list (ZADD of score/member pairs, ZREM, DEL of
  * keys with `key` nil), in pieces of 1000 (Lua's C stack bounds `unpack`; a piece keeps pairs whole).
  */
@@ -74,22 +91,14 @@ return out
  */
 export const ROW_EXTEND: RedisScript = {
   name: 'iamWatcherRowExtend3',
-  lua: `${NOW}${MANY}
+  lua: `${NOW}${MANY}${KEEP}
 local idx, token, lease, cp = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 local expiry = now + tonumber(lease)
 local out, indexed = {}, {}
 for i = 4, #ARGV do
-  local k = cp .. ARGV[i]
-  local v = redis.call('GET', k)
   local reply = 0
-  if v == token then
-    redis.call('PEXPIRE', k, lease)
+  if keep(cp .. ARGV[i], token, lease) then
     reply = 1
-  elseif not v then
-    redis.call('SET', k, token, 'PX', lease)
-    reply = 1
-  end
-  if reply == 1 then
     indexed[#indexed + 1] = expiry
     indexed[#indexed + 1] = ARGV[i]
   end
@@ -114,22 +123,14 @@ return out
  */
 export const ROW_SETTLE: RedisScript = {
   name: 'iamWatcherRowSettle',
-  lua: `${MANY}
+  lua: `${MANY}${KEEP}
 local idx, token, hold, cp, rp = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local out, gone, records = {}, {}, {}
 for i = 5, #ARGV do
   local id = ARGV[i]
-  local k = cp .. id
-  local v = redis.call('GET', k)
   local reply = 0
-  if v == token then
-    redis.call('PEXPIRE', k, hold)
+  if keep(cp .. id, token, hold) then
     reply = 1
-  elseif not v then
-    redis.call('SET', k, token, 'PX', hold)
-    reply = 1
-  end
-  if reply == 1 then
     gone[#gone + 1] = id
     records[#records + 1] = rp .. id
   end
