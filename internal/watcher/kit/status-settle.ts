@@ -199,6 +199,12 @@ export class StatusSettler {
     }
     const moved = await sql.finish(keys, value);
     for (const j of kept) held.delete(j.id);
+    // Not waited for: an entry left behind only costs another replica one look after the tombstone.
+    claims
+      .settled(kept.map((j) => j.id))
+      .catch((err: unknown) =>
+        logger.debug({ event: 'status.unindex-failed', err }, 'could not take settled rows out of the index'),
+      );
     counts.add(outcome, moved);
     if (moved < keys.length) {
       logger.info(

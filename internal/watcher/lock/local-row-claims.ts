@@ -65,6 +65,10 @@ class LocalRowClaims implements RowClaims {
     return Promise.resolve(new Set(ids));
   }
 
+  settled(): Promise<void> {
+    return Promise.resolve();
+  }
+
   retryLater(id: RowId, attempt: number, delayMs: number, keepMs: number): Promise<void> {
     const now = this.clock.now();
     this.#retries.set(id, { attempts: attempt, nextMs: now + delayMs, untilMs: now + keepMs });

@@ -33,6 +33,8 @@ export interface RowClaims {
    * (the others are held by another replica now).
    */
   settle(ids: readonly RowId[], holdMs: number): Promise<Set<RowId>>;
+  /** The rows' final UPDATE is written: they leave the index of rows that will need a look. */
+  settled(ids: readonly RowId[]): Promise<void>;
   /**
    * Records a failed attempt and gives the claim back: the row may be claimed again after
    * `delayMs`; the record lives `keepMs` (then the row counts from attempt 1 again).

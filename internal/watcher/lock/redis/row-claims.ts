@@ -122,6 +122,10 @@ class RedisRowClaims implements RowClaims {
     return got;
   }
 
+  async settled(ids: readonly RowId[]): Promise<void> {
+    if (ids.length > 0) await this.o.redis.zrem(this.#keys.index, ...ids);
+  }
+
   async claimable(ids: readonly RowId[]): Promise<Set<RowId>> {
     if (ids.length === 0) return new Set();
     const head = [this.#keys.claimPrefix, this.#keys.retryPrefix];

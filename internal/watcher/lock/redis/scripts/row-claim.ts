@@ -114,8 +114,9 @@ return out
  * ROW_SETTLE: the rows' handlers are done and their final UPDATE comes next: checks that each claim
  * is still the holder's (or expired and free, then taken again), and keeps it for hold ms as the
  * row's tombstone: no replica can claim the row while a read of it from before the UPDATE may still
- * be in flight. The row leaves the index and its attempt record goes. Should the UPDATE then fail,
- * the holder keeps the rows in hand, and ROW_EXTEND puts them back in the index.
+ * be in flight. Its attempt record goes, and its index entry moves to the tombstone's end: should the
+ * holder die before its UPDATE, another replica finds the row then (ROW_DUE); after the UPDATE the
+ * holder takes the entry out (a plain ZREM, not waited for).
  *
  * KEYS (1): the index.
  * ARGV: token, hold ms, claim key prefix, retry key prefix, then the row ids.
@@ -123,20 +124,22 @@ return out
  */
 export const ROW_SETTLE: RedisScript = {
   name: 'iamWatcherRowSettle',
-  lua: `${MANY}${KEEP}
+  lua: `${NOW}${MANY}${KEEP}
 local idx, token, hold, cp, rp = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local out, gone, records = {}, {}, {}
+local expiry = now + tonumber(hold)
+local out, indexed, records = {}, {}, {}
 for i = 5, #ARGV do
   local id = ARGV[i]
   local reply = 0
   if keep(cp .. id, token, hold) then
     reply = 1
-    gone[#gone + 1] = id
+    indexed[#indexed + 1] = expiry
+    indexed[#indexed + 1] = id
     records[#records + 1] = rp .. id
   end
   out[i - 4] = reply
 end
-many('ZREM', idx, gone)
+many('ZADD', idx, indexed)
 many('DEL', nil, records)
 return out
 `,
