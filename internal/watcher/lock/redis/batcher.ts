@@ -2,12 +2,15 @@
  * Gathers the script items asked of one Redis server during one event-loop turn and sends them as
  * one `EVALSHA` when the turn ends (`setImmediate`). Timers of watchers due at the same instant fire
  * in the same turn, and so do the runs that end together: their claims, releases and records each
- * cost one command per server instead of one per watcher. Against Redis Cluster (keys of different
- * watchers live in different hash slots) every item is its own call.
+ * cost one command per server instead of one per watcher. On a single server a call's items go
+ * packed, their keys and arguments as two joined arguments (scripts/packed.ts): the client then
+ * encodes two arguments per call instead of seven per item. Against Redis Cluster (keys of
+ * different watchers live in different hash slots) every item is its own call, its keys declared.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { TurnQueue } from '../../../pkg/turn/turn-queue.js';
 import { IllegalStateError } from '../../errors.js';
+import { ITEM_SEPARATOR } from './scripts/packed.js';
 
 /** A Redis client the coordinator can use: a single server (standalone, Sentinel) or a Cluster. */
 export type RedisLike = Redis | Cluster;
@@ -68,11 +71,14 @@ export function defineScript(client: RedisLike, script: RedisScript): ScriptCall
 export class ScriptBatcher {
   readonly #call: ScriptCall;
   readonly #itemsPerCall: number;
+  /** Items go packed (scripts/packed.ts) to a single server, one by one with declared keys to a Cluster. */
+  readonly #packed: boolean;
   readonly #queue = new TurnQueue<Pending>((pending) => this.#flush(pending));
 
   constructor(client: RedisLike, script: RedisScript) {
     this.#call = defineScript(client, script);
     this.#itemsPerCall = client.isCluster ? 1 : MAX_ITEMS_PER_CALL;
+    this.#packed = !client.isCluster;
   }
 
   /** Queues items; resolves with their replies in order, rejects when a call carrying one failed. */
@@ -99,8 +105,12 @@ export class ScriptBatcher {
   }
 
   #send(call: Call): void {
-    const { owners, places } = call;
-    this.#call(call.keys.length, ...call.keys, ...call.args).then(
+    const { owners, places, keys, args } = call;
+    const sent =
+      this.#packed && call.packable
+        ? this.#call(0, keys.join(ITEM_SEPARATOR), args.join(ITEM_SEPARATOR))
+        : this.#call(keys.length, ...keys, ...args);
+    sent.then(
       (replies) => {
         owners.forEach((p, n) => {
           p.replies[places[n] ?? 0] = (replies as unknown[])[n];
@@ -127,12 +137,20 @@ class Call {
   readonly places: number[] = [];
   readonly keys: string[] = [];
   readonly args: string[] = [];
+  /** No key or argument holds the separator (a prefix or instance id might): the call may go packed. */
+  packable = true;
 
   add(owner: Pending, place: number): void {
     const item = owner.items[place] as ScriptItem;
     this.owners.push(owner);
     this.places.push(place);
-    for (const k of item.keys) this.keys.push(k);
-    for (const a of item.args) this.args.push(a);
+    for (const k of item.keys) {
+      this.keys.push(k);
+      if (k.includes(ITEM_SEPARATOR)) this.packable = false;
+    }
+    for (const a of item.args) {
+      this.args.push(a);
+      if (a.includes(ITEM_SEPARATOR)) this.packable = false;
+    }
   }
 }

@@ -11,10 +11,11 @@
  *   that a quorum caller can tell a split vote from a lost one.
  */
 import type { RedisScript } from '../batcher.js';
+import { withPackedItems } from './packed.js';
 
 export const CLAIM: RedisScript = {
   name: 'iamWatcherClaim',
-  lua: `
+  lua: withPackedItems(`
 local out = {}
 for i = 0, #KEYS / 3 - 1 do
   local slot, lease, holder = KEYS[i * 3 + 1], KEYS[i * 3 + 2], KEYS[i * 3 + 3]
@@ -33,5 +34,5 @@ for i = 0, #KEYS / 3 - 1 do
   out[i + 1] = reply
 end
 return out
-`,
+`),
 };

@@ -7,10 +7,11 @@
  * Reply per item: `1` = extended, `0` = the key holds another value or none (the lease is not ours).
  */
 import type { RedisScript } from '../batcher.js';
+import { withPackedItems } from './packed.js';
 
 export const EXTEND: RedisScript = {
   name: 'iamWatcherExtend',
-  lua: `
+  lua: withPackedItems(`
 local out = {}
 for i = 0, #KEYS - 1 do
   local key, token, leaseMs = KEYS[i + 1], ARGV[i * 2 + 1], ARGV[i * 2 + 2]
@@ -22,5 +23,5 @@ for i = 0, #KEYS - 1 do
   out[i + 1] = reply
 end
 return out
-`,
+`),
 };

@@ -14,6 +14,7 @@
  * Reply per item: `1` = the key was deleted, `0` = it was not (not ours, gone, or no token).
  */
 import type { RedisScript } from '../batcher.js';
+import { withPackedItems } from './packed.js';
 
 /** History entries kept when the push names no length (`history.size`'s default). */
 export const DEFAULT_HISTORY_SIZE = 100;
@@ -32,7 +33,7 @@ export function historyPushArg(size: number, ttlMs: number, entry = '='): string
 
 export const RELEASE: RedisScript = {
   name: 'iamWatcherRelease',
-  lua: `
+  lua: withPackedItems(`
 local out = {}
 for i = 0, #KEYS / 4 - 1 do
   local key, recordKey, successKey, historyKey = KEYS[i * 4 + 1], KEYS[i * 4 + 2], KEYS[i * 4 + 3], KEYS[i * 4 + 4]
@@ -58,5 +59,5 @@ for i = 0, #KEYS / 4 - 1 do
   out[i + 1] = reply
 end
 return out
-`,
+`),
 };
