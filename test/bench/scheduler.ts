@@ -6,7 +6,8 @@
  * - nodeCron: node-cron 4.6 tasks, no claims;
  * - redisFloor: no scheduler at all, only the Redis traffic a slot of iamWatcher needs, sent as
  *   cheaply as the client allows: every whole second, the claim+lease items of all watchers in
- *   100-item calls of the daemon's own script, then their releases and last-run records likewise.
+ *   100-item calls of the daemon's own script (items packed, as the daemon sends them), then their
+ *   releases and last-run records likewise.
  *   Its CPU is what the claims cost by themselves; its "lateness" is claim reply minus slot.
  * Lateness = run start minus slot time. Prints a table and writes test/bench/results/scheduler.json.
  *
@@ -201,17 +202,21 @@ const starters: Record<Engine, Starter> = {
     const { RELEASE } = await daemonModule<
       typeof import('../../internal/watcher/lock/redis/scripts/release.js')
     >('watcher/lock/redis/scripts/release.js');
+    const { ITEM_SEPARATOR } = await daemonModule<
+      typeof import('../../internal/watcher/lock/redis/scripts/packed.js')
+    >('watcher/lock/redis/scripts/packed.js');
     const { testRedis, randomPrefix, deletePrefix, closeAll } = await import('../helpers/redis.js');
     const redis = testRedis(undefined, undefined, { enableAutoPipelining: true });
     const admin = testRedis();
     const prefix = randomPrefix();
     redis.defineCommand('benchClaim', { lua: CLAIM.lua });
     redis.defineCommand('benchOps', { lua: RELEASE.lua });
+    // Packed, as the daemon's batcher sends items to a single server (scripts/packed.ts).
     const call = (name: string, keys: string[], args: string[]): Promise<unknown[]> =>
       (redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown[]>>)[name]!(
-        keys.length,
-        ...keys,
-        ...args,
+        0,
+        keys.join(ITEM_SEPARATOR),
+        args.join(ITEM_SEPARATOR),
       );
     const BATCH = 100;
     const slotOnce = async (slotMs: number): Promise<void> => {
