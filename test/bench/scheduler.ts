@@ -203,8 +203,8 @@ const starters: Record<Engine, Starter> = {
       typeof import('../../internal/watcher/lock/redis/scripts/release.js')
     >('watcher/lock/redis/scripts/release.js');
     const { ITEM_SEPARATOR } = await daemonModule<
-      typeof import('../../internal/watcher/lock/redis/scripts/packed.js')
-    >('watcher/lock/redis/scripts/packed.js');
+      typeof import('../../internal/watcher/lock/redis/batcher.js')
+    >('watcher/lock/redis/batcher.js');
     const { testRedis, randomPrefix, deletePrefix, closeAll } = await import('../helpers/redis.js');
     const redis = testRedis(undefined, undefined, { enableAutoPipelining: true });
     const admin = testRedis();

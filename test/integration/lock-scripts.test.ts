@@ -1,11 +1,10 @@
 /** Each Lua script of the Redis coordinator on its own, against the real Redis, item by item. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defineScript, type RedisScript } from '../../internal/watcher/lock/redis/batcher.js';
+import { defineScript, ITEM_SEPARATOR, type RedisScript } from '../../internal/watcher/lock/redis/batcher.js';
 import { ADVANCE_CHAIN } from '../../internal/watcher/lock/redis/scripts/advance-chain.js';
 import { CLAIM } from '../../internal/watcher/lock/redis/scripts/claim.js';
 import { EXTEND } from '../../internal/watcher/lock/redis/scripts/extend.js';
-import { ITEM_SEPARATOR } from '../../internal/watcher/lock/redis/scripts/packed.js';
 import { RELEASE } from '../../internal/watcher/lock/redis/scripts/release.js';
 import { randomPrefix, testRedis } from '../helpers/redis.js';
 import { redisSuite } from '../helpers/redis-suite.js';

@@ -1,7 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ScriptBatcher, type RedisLike } from '../../internal/watcher/lock/redis/batcher.js';
-import { ITEM_SEPARATOR } from '../../internal/watcher/lock/redis/scripts/packed.js';
+import { ITEM_SEPARATOR, ScriptBatcher, type RedisLike } from '../../internal/watcher/lock/redis/batcher.js';
 
 interface Call {
   keys: string[];

@@ -10,7 +10,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { TurnQueue } from '../../../pkg/turn/turn-queue.js';
 import { IllegalStateError } from '../../errors.js';
-import { ITEM_SEPARATOR } from './scripts/packed.js';
 
 /** A Redis client the coordinator can use: a single server (standalone, Sentinel) or a Cluster. */
 export type RedisLike = Redis | Cluster;
@@ -23,6 +22,12 @@ export interface RedisScript {
 
 /** A registered script: `EVALSHA` (or `EVAL` after a `NOSCRIPT`) with the keys, then the arguments. */
 export type ScriptCall = (numKeys: number, ...keysAndArgs: string[]) => Promise<unknown>;
+
+/**
+ * Between the keys (and between the arguments) of a packed call (see scripts/packed.ts): a control
+ * character that no key, token or JSON text holds; a call with one that does goes unpacked.
+ */
+export const ITEM_SEPARATOR = '\x1f';
 
 /**
  * Items per call. Several calls of this size go out back to back: the server runs the second while

@@ -1,7 +1,7 @@
 /**
  * Packed items: a batched script (CLAIM, RELEASE, EXTEND) takes its items either as Redis passes
  * them (KEYS, then ARGV, a fixed number of each per item) or packed into two arguments and no
- * declared key: every key joined by {@link ITEM_SEPARATOR}, then every argument likewise. The
+ * declared key: every key joined by `ITEM_SEPARATOR` (batcher.ts), then every argument likewise. The
  * prelude below turns the packed form back into the two tables, so the script's body reads items
  * one way.
  *
@@ -12,8 +12,7 @@
  * every item as its own call with its keys declared (see batcher.ts).
  */
 
-/** Between packed keys or arguments: a control character that no key, token or JSON text holds. */
-export const ITEM_SEPARATOR = '\x1f';
+import { ITEM_SEPARATOR } from '../batcher.js';
 
 /**
  * The prelude: with no declared key, `KEYS` and `ARGV` are rebuilt (as locals shadowing Redis's
@@ -25,7 +24,7 @@ if #KEYS == 0 then
   local function split(s)
     local t, i, n = {}, 1, 0
     while true do
-      local j = string.find(s, '\\31', i, true)
+      local j = string.find(s, '\\${ITEM_SEPARATOR.charCodeAt(0)}', i, true)
       n = n + 1
       if not j then
         t[n] = string.sub(s, i)
