@@ -140,6 +140,7 @@ for i = 5, #ARGV do
   out[i - 4] = reply
 end
 many('ZADD', idx, indexed)
+touch(idx)
 many('DEL', nil, records)
 return out
 `,
