@@ -77,11 +77,23 @@ export class FieldError extends WatcherError {
 
 /**
  * A watcher declares itself wrongly: a malformed or duplicate name, an option that clashes with a
- * common key. A bug in the watcher, found at start-up, not in the config.
+ * common key, a key without its Chinese doc. A bug in the watcher, found at start-up (or by
+ * `make docs`), not in the config.
  */
 export class WatcherDefinitionError extends WatcherError {
   constructor(message: string) {
     super('WATCHER_INVALID', message);
+  }
+}
+
+/**
+ * The database answered something a recipe cannot go on from: a statement changed fewer rows than
+ * the batch had locked (the batch's transaction is rolled back and the run fails), or the database
+ * clock read no usable time.
+ */
+export class UnexpectedResultError extends WatcherError {
+  constructor(message: string) {
+    super('DB_UNEXPECTED_RESULT', message);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * Wiring: connections (connections.ts), coordinator, scheduler and the health listener, started in that order and
- * stopped in reverse. {@link prepareServer} returns a {@link PreparedServer}, whose `start()` may
+ * Wiring: the health listener first (it answers while the rest starts), then connections
+ * (connections.ts), coordinator, scheduler and status watchers; stopped in reverse. {@link prepareServer} returns a {@link PreparedServer}, whose `start()` may
  * come once (an {@link IllegalStateError} otherwise).
  */
 import type { Logger } from 'pino';

@@ -4,6 +4,7 @@
  * is off (or a run that starts late) must not shift what "older than n days" means.
  */
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { UnexpectedResultError } from '../errors.js';
 
 const DAY_SECONDS = 86_400;
 
@@ -24,7 +25,8 @@ export interface DbClock {
 export async function readDbClock(conn: PoolConnection): Promise<DbClock> {
   const [rows] = await conn.query<RowDataPacket[]>('SELECT UNIX_TIMESTAMP() AS now');
   const nowSeconds = Number(rows[0]?.['now']);
-  if (!Number.isSafeInteger(nowSeconds))
-    throw new Error(`database returned no usable UNIX_TIMESTAMP(): ${String(nowSeconds)}`);
+  // NULL reads as 0: no live database clock is at 1970, so 0 and below are refused with NaN.
+  if (!Number.isSafeInteger(nowSeconds) || nowSeconds <= 0)
+    throw new UnexpectedResultError(`database returned no usable UNIX_TIMESTAMP(): ${String(nowSeconds)}`);
   return { nowSeconds, daysAgo: (days) => nowSeconds - days * DAY_SECONDS };
 }

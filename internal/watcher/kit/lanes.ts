@@ -5,6 +5,7 @@
  * database's second core while the other's commits or travels. Each batch stays as short and atomic
  * as alone, so at most `lanes` batches' rows are locked at once.
  */
+import { IllegalStateError } from '../errors.js';
 
 /**
  * Batches a run keeps in flight, each on its own connection. Two, for a database on two cores:
@@ -43,7 +44,7 @@ export class Lanes<T> {
 
   /** Starts `work` on `lane`, which must be free (see {@link free}). */
   start(lane: number, work: (value: T) => Promise<void>): void {
-    if (this.#busy[lane] !== undefined) throw new Error(`lane ${lane} is busy`);
+    if (this.#busy[lane] !== undefined) throw new IllegalStateError(`lane ${lane} is busy`);
     const value = this.at(lane);
     this.#busy[lane] = Promise.resolve()
       .then(() => work(value))

@@ -10,6 +10,7 @@
  * through the run context, and returns `{ batches, dryRun }` for the run's log line.
  */
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { UnexpectedResultError } from '../errors.js';
 import { withSessions } from './connections.js';
 import { rangeCondition, type KeyRange } from './key-range.js';
 import { LANES } from './lanes.js';
@@ -73,7 +74,9 @@ function namedBatch(spec: PurgeSpec, names: RowNames, filter: Filter): Batch {
         [rows.map((row) => row[key] as unknown), ...filter.params],
       );
       if (result.affectedRows !== rows.length) {
-        throw new Error(`deleted ${result.affectedRows} of ${rows.length} locked rows; rolled back`);
+        throw new UnexpectedResultError(
+          `deleted ${result.affectedRows} of ${rows.length} locked rows; rolled back`,
+        );
       }
       return rows.map(names.name);
     });

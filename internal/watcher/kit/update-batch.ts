@@ -8,6 +8,7 @@
  * redone under row locks (rare: the rows changed in the milliseconds between read and update).
  */
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { UnexpectedResultError } from '../errors.js';
 import type { Candidates } from './candidates.js';
 import { toId, type KeyedTable } from './key-range.js';
 import { selectList, type Filter, type RowNames } from './rows.js';
@@ -66,7 +67,7 @@ export async function updateBatch(
     const ids = locked.map((row) => toId(row[key]) ?? 0n);
     const changed = await update(conn, target, ids);
     if (changed !== locked.length) {
-      throw new Error(`changed ${changed} of ${locked.length} locked rows; rolled back`);
+      throw new UnexpectedResultError(`changed ${changed} of ${locked.length} locked rows; rolled back`);
     }
     return locked.map(target.names.name);
   });

@@ -141,9 +141,9 @@ export interface Coordinator {
   recordRun(record: LastRunRecord): Promise<void>;
   /**
    * Adds a slot skipped after its claim (overlap) to the watcher's run history, without touching
-   * its last-run record; a backend without a history ignores it. Never rejects.
+   * its last-run record; a backend without a history (the in-process one) ignores it. Never rejects.
    */
-  recordSkipped?(watcher: string, slotMs: number, instance: string, reason: string): Promise<void>;
+  recordSkipped(watcher: string, slotMs: number, instance: string, reason: string): Promise<void>;
   /**
    * Releases the leases of ended runs and stores their last-run records; runs that end in the same
    * event-loop turn travel together. Never rejects: a record not stored is the backend's to report.

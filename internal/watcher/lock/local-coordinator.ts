@@ -96,6 +96,11 @@ export class LocalCoordinator implements Coordinator {
     return Promise.resolve();
   }
 
+  /** No run history in one process (`history` needs the Redis backend): nothing to record. */
+  recordSkipped(): Promise<void> {
+    return Promise.resolve();
+  }
+
   async finishRuns(runs: readonly FinishedRun[]): Promise<void> {
     for (const r of runs) this.#store(r.record);
     await Promise.all(runs.map((r) => r.lease.release()));

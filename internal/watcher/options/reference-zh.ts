@@ -4,6 +4,7 @@
  * as its meaning and the column headings and type names in Chinese. `make docs` writes both READMEs;
  * a unit test compares both and requires a `docZh` on every key.
  */
+import { WatcherDefinitionError } from '../errors.js';
 import type { WatcherSpec } from './watcher-keys.js';
 import { reloadable } from './diff.js';
 import { cell, defaultCell } from './reference.js';
@@ -36,13 +37,15 @@ export function keysWithoutDocZh(keys: readonly ConfigKey[]): string[] {
 
 /**
  * The Chinese reference as Markdown (without the markers).
- * @throws Error naming every key that has no `docZh` (add one next to its `doc`).
+ * @throws WatcherDefinitionError naming every key that has no `docZh` (add one next to its `doc`).
  */
 export function renderConfigReferenceZh(watchers: readonly WatcherSpec[]): string {
   const keys = configKeys(watchers);
   const missing = keysWithoutDocZh(keys);
   if (missing.length > 0) {
-    throw new Error(`no docZh (Chinese doc) for ${missing.join(', ')}; add docZh next to the field's doc`);
+    throw new WatcherDefinitionError(
+      `no docZh (Chinese doc) for ${missing.join(', ')}; add docZh next to the field's doc`,
+    );
   }
   // prettier-ignore keeps `prettier --write .` from re-padding the table, which would fail the drift test.
   const out = [

@@ -125,7 +125,7 @@ export class SlotRunner implements ClaimRunner {
       this.ctx.skipped(name, slotMs, lease === 'held' ? 'overlap' : 'backend-unavailable');
       // This instance holds the slot's claim: it alone puts the skip in the history.
       if (lease === 'held')
-        void this.ctx.coordinator.recordSkipped?.(name, slotMs, this.ctx.instanceId, 'overlap');
+        void this.ctx.coordinator.recordSkipped(name, slotMs, this.ctx.instanceId, 'overlap');
       return { kind: 'skipped' };
     }
     if (opts.startAtMs !== undefined) await waitUntil(this.ctx, opts.startAtMs);

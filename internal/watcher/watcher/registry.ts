@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Pool } from 'mysql2/promise';
+import { WatcherDefinitionError } from '../errors.js';
 import type { OptionFields } from '../options/fields.js';
 import { checkStatusTable } from '../kit/status-sql.js';
 import { isStatusWatcher, type AnyStatusWatcher } from './status-watcher.js';
@@ -92,13 +93,15 @@ const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 export class Registry {
   readonly #watchers = new Map<string, AnyPlugin>();
 
-  /** Adds a watcher. @throws Error on a duplicate or malformed name, or a malformed status table. */
+  /** Adds a watcher. @throws WatcherDefinitionError on a duplicate or malformed name, or a malformed status table. */
   register(watcher: AnyPlugin): void {
     if (!NAME.test(watcher.name)) {
-      throw new Error(`watcher name ${JSON.stringify(watcher.name)} must match ${String(NAME)}`);
+      throw new WatcherDefinitionError(
+        `watcher name ${JSON.stringify(watcher.name)} must match ${String(NAME)}`,
+      );
     }
     if (this.#watchers.has(watcher.name)) {
-      throw new Error(`watcher "${watcher.name}" is registered twice`);
+      throw new WatcherDefinitionError(`watcher "${watcher.name}" is registered twice`);
     }
     if (isStatusWatcher(watcher)) checkStatusTable(watcher.name, watcher.table);
     this.#watchers.set(watcher.name, watcher);
