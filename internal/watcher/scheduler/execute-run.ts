@@ -110,8 +110,8 @@ class Run implements InFlight {
     const name = params.watcher.name;
     this.watcher = name;
     this.lease = params.lease;
-    // The watcher's own lines (its audit trail) carry `watcher` and `instance`; the run's events
-    // name them explicitly on the root logger, so no key appears twice in a line.
+    // The watcher's own lines (its audit trail) and its `run.finished` line carry `watcher` and
+    // `instance` from the watcher's logger (the line itself names neither: no key twice).
     this.context = new WatcherContext(
       name,
       new Date(params.slotMs),
@@ -176,20 +176,21 @@ class Run implements InFlight {
     return record;
   }
 
-  /** The one `run.finished` line: the run's counts, then its fields. */
+  /**
+   * The one `run.finished` line: the run's counts, then its fields. Written through the watcher's
+   * logger, whose `watcher` and `instance` pino serialized once when it made it.
+   */
   log(): void {
     const line: Record<string, unknown> = {
       ...this.counts,
       event: 'run.finished',
-      watcher: this.watcher,
       slot: iso(this.params.slotMs),
-      instance: this.ctx.instanceId,
       durationMs: this.endedMs - this.startedMs,
       result: this.result,
     };
     if (this.params.manual) line['manual'] = true;
     if (this.params.attempt !== undefined) line['attempt'] = this.params.attempt;
-    const events = this.ctx.logger;
+    const events = this.context.logger;
     if (this.result === 'ok') events.info(line, 'run finished');
     else if (this.result === 'aborted') events.warn({ ...line, err: this.failure }, 'run aborted');
     else if (this.result === 'timeout')
