@@ -1,7 +1,8 @@
 /**
  * Wiring: the health listener first (it answers while the rest starts), then connections
- * (connections.ts), coordinator, scheduler and status watchers; stopped in reverse. {@link prepareServer} returns a {@link PreparedServer}, whose `start()` may
- * come once (an {@link IllegalStateError} otherwise).
+ * (connections.ts), coordinator, scheduler and status watchers; stopped in reverse.
+ * {@link prepareServer} returns a {@link PreparedServer}, whose `start()` may come once (an
+ * {@link IllegalStateError} otherwise).
  */
 import type { Logger } from 'pino';
 import { enabledEntries, type Config } from './config.js';

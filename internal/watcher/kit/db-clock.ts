@@ -25,7 +25,7 @@ export interface DbClock {
 export async function readDbClock(conn: PoolConnection): Promise<DbClock> {
   const [rows] = await conn.query<RowDataPacket[]>('SELECT UNIX_TIMESTAMP() AS now');
   const nowSeconds = Number(rows[0]?.['now']);
-  // NULL reads as 0: no live database clock is at 1970, so 0 and below are refused with NaN.
+  // NULL reads as 0, and no live database clock is at 1970: 0 and below are refused, as NaN is.
   if (!Number.isSafeInteger(nowSeconds) || nowSeconds <= 0)
     throw new UnexpectedResultError(`database returned no usable UNIX_TIMESTAMP(): ${String(nowSeconds)}`);
   return { nowSeconds, daysAgo: (days) => nowSeconds - days * DAY_SECONDS };
