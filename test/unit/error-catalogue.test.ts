@@ -4,10 +4,9 @@
  * one throw the catalogue's class with its code.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { PoolConnection } from 'mysql2/promise';
 import {
   IllegalStateError,
@@ -17,18 +16,7 @@ import {
 import { readDbClock } from '../../internal/watcher/kit/db-clock.js';
 import { Lanes } from '../../internal/watcher/kit/lanes.js';
 import { Registry, type Watcher } from '../../internal/watcher/watcher/registry.js';
-
-const INTERNAL = fileURLToPath(new URL('../../internal/', import.meta.url));
-
-async function sources(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await sources(path)));
-    else if (e.name.endsWith('.ts')) out.push(path);
-  }
-  return out;
-}
+import { ROOT, sourceFiles } from '../helpers/sources.js';
 
 const watcher = (name: string): Watcher => ({
   name,
@@ -40,13 +28,13 @@ const watcher = (name: string): Watcher => ({
 
 void describe('error catalogue', () => {
   void it('internal/ throws no plain Error', async () => {
-    const files = await sources(INTERNAL);
-    assert.ok(files.length > 100, `found only ${files.length} source files under ${INTERNAL}`);
+    const files = sourceFiles(join(ROOT, 'internal'));
+    assert.ok(files.length > 100, `found only ${files.length} source files under internal/`);
     const plain: string[] = [];
     for (const file of files) {
-      const lines = (await readFile(file, 'utf8')).split('\n');
+      const lines = (await readFile(join(ROOT, file), 'utf8')).split('\n');
       lines.forEach((line, i) => {
-        if (/\bthrow new Error\(/.test(line)) plain.push(`${relative(INTERNAL, file)}:${i + 1}`);
+        if (/\bthrow new Error\(/.test(line)) plain.push(`${file}:${i + 1}`);
       });
     }
     assert.deepEqual(plain, [], `plain Error thrown at:\n${plain.join('\n')}`);

@@ -13,22 +13,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { ROOT, sourceFiles } from '../helpers/sources.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const EXEMPT = new Set(['internal/watcher/watcher/all.ts']);
 
 /** Directed graph: node -> the nodes it imports, each with one import (`a.ts -> b.ts`) as evidence. */
 type Graph = Map<string, Map<string, string>>;
-
-function sources(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) return sources(p);
-    return p.endsWith('.ts') ? [relative(ROOT, p)] : [];
-  });
-}
 
 /** Relative imports of a file, as paths relative to the root. */
 function imports(file: string): string[] {
@@ -109,7 +101,7 @@ function describe(graph: Graph, components: string[][]): string {
     .join('\n');
 }
 
-const FILES = [...sources(join(ROOT, 'cmd')), ...sources(join(ROOT, 'internal'))];
+const FILES = [...sourceFiles(join(ROOT, 'cmd')), ...sourceFiles(join(ROOT, 'internal'))];
 
 /** A folder's package node, or the file itself when its folder also holds packages. */
 function packageOf(file: string): string {
